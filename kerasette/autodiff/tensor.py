@@ -1,0 +1,236 @@
+"""`Tensor` and `Variable`: device arrays that remember how they were made.
+
+A `Tensor` wraps one array of the active backend (`.data`). When it is the
+result of an op recorded by an active `GradientTape`, it also holds its
+parents and a backward function; `GradientTape.gradient` walks those links.
+Outside a tape no links are kept, so inference builds no graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerasette import backend as _backend
+from kerasette.autodiff import state as _state
+
+# Filled in by kerasette.ops once it is imported, to give tensors operators
+# (x @ W + b) without a circular import.
+_ops = None
+
+
+class Tensor:
+    """An immutable array on the active backend, usable with `kerasette.ops`.
+
+    Users rarely build one by hand: `kerasette.ops.convert_to_tensor(x)` and
+    every op return tensors, and `model(x)` returns one.
+
+    Example:
+        >>> import kerasette as keras
+        >>> t = keras.ops.convert_to_tensor([[1.0, 2.0]])
+        >>> (t * 2.0 + 1.0).numpy()
+        array([[3., 5.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "_parents", "_backward", "_rg", "__weakref__")
+    # NumPy must defer to our reflected operators (np_array * tensor) instead
+    # of converting the tensor to a NumPy array behind the user's back.
+    __array_ufunc__ = None
+
+    def __init__(self, data, parents=(), backward=None):
+        self.data = data
+        self._parents = parents
+        self._backward = backward
+        self._rg = backward is not None
+
+    # -- array attributes -----------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def T(self):
+        return _ops.transpose(self)
+
+    def numpy(self) -> np.ndarray:
+        """Copies the value to a NumPy array on the host."""
+        return _backend.get_backend().to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        # The explicit read-out users expect from np.asarray(model(x)).
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __repr__(self):
+        kind = type(self).__name__
+        return f"<{kind} shape={self.shape} dtype={self.dtype} numpy=\n{self.numpy()!r}>"
+
+    def __hash__(self):
+        return id(self)
+
+    # -- operators (differentiable, through kerasette.ops) ----------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.divide(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __pow__(self, other):
+        return _ops.power(self, other)
+
+    def __rpow__(self, other):
+        return _ops.power(other, self)
+
+    def __neg__(self):
+        return _ops.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, key):
+        return _ops.getitem(self, key)
+
+    # Comparisons give boolean tensors and carry no gradient. `==` compares
+    # values like TF 2 does; `hash` stays identity so tensors work as keys.
+    def __eq__(self, other):
+        return _ops.equal(self, other)
+
+    def __ne__(self, other):
+        return _ops.not_equal(self, other)
+
+    def __lt__(self, other):
+        return _ops.less(self, other)
+
+    def __le__(self, other):
+        return _ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops.greater(self, other)
+
+    def __ge__(self, other):
+        return _ops.greater_equal(self, other)
+
+
+class Variable(Tensor):
+    """A mutable tensor: the weights of layers and the state of optimizers.
+
+    Trainable variables are watched automatically by an active
+    `GradientTape`, as in TensorFlow.
+
+    Args:
+        initial_value: array-like value (host data is moved to the device).
+        trainable: whether tapes watch it and optimizers update it.
+        name: the variable's name, such as `"dense/kernel:0"`.
+        dtype: dtype of the value; defaults to the input's for arrays and
+            to `floatx()` for Python numbers and lists.
+
+    Example:
+        >>> import kerasette as keras
+        >>> v = keras.Variable(3.0)
+        >>> with keras.GradientTape() as tape:
+        ...     y = v * v
+        >>> float(tape.gradient(y, v))
+        6.0
+    """
+
+    __slots__ = ("name", "trainable", "_watched")
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        if isinstance(initial_value, Tensor):
+            initial_value = initial_value.data
+        b = _backend.get_backend()
+        if dtype is None and not (b.is_array(initial_value) or isinstance(initial_value, np.ndarray)):
+            dtype = _backend.floatx()
+        data = b.asarray(initial_value, dtype=dtype)
+        if data is initial_value:
+            data = data.copy()  # a variable owns its buffer: updates are in place
+        super().__init__(data)
+        self.name = name or "Variable:0"
+        self.trainable = bool(trainable)
+        self._watched = False
+
+    @property
+    def _rg(self):
+        return (self.trainable and _state.auto_watch()) or self._watched
+
+    @_rg.setter
+    def _rg(self, value):  # Tensor.__init__ sets it; a variable derives it
+        pass
+
+    @property
+    def value(self):
+        return self.data
+
+    @property
+    def path(self) -> str:
+        """Keras 3's spelling of the name: `"dense/kernel"`."""
+        return self.name.split(":")[0]
+
+    def assign(self, value):
+        """Writes `value` into the variable's own buffer (shape and dtype kept)."""
+        self.data[...] = _ops.convert_to_tensor(value, dtype=self.dtype).data
+        return self
+
+    def assign_add(self, delta):
+        self.data += _ops.convert_to_tensor(delta, dtype=self.dtype).data
+        return self
+
+    def assign_sub(self, delta):
+        self.data -= _ops.convert_to_tensor(delta, dtype=self.dtype).data
+        return self
+
+    def __repr__(self):
+        return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype} "
+                f"numpy=\n{self.numpy()!r}>")

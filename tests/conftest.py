@@ -1,0 +1,54 @@
+"""The one backend fixture: every test runs on each available backend.
+
+Backends: `numpy`, `strict` (CPU, refuses implicit NumPy conversions like
+CuPy) and `cupy` when CuPy and a GPU are present. `KERASETTE_TEST_BACKENDS`
+(comma-separated) narrows the list.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import kerasette
+from kerasette import backend as K
+
+
+def _available_backends():
+    wanted = os.environ.get("KERASETTE_TEST_BACKENDS")
+    if wanted:
+        return [b.strip() for b in wanted.split(",") if b.strip()]
+    names = ["numpy", "strict"]
+    try:
+        K.set_backend("cupy")
+        names.append("cupy")
+    except RuntimeError:
+        pass
+    finally:
+        K.set_backend("numpy")
+    return names
+
+
+BACKENDS = _available_backends()
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def backend(request):
+    """Activates one backend, with fresh layer names and a fixed seed."""
+    b = K.set_backend(request.param)
+    K.clear_session()
+    kerasette.utils.set_random_seed(1234)
+    yield b
+    K.set_backend("numpy")
+
+
+@pytest.fixture
+def to_device(backend):
+    """Moves host arrays to the active backend (the explicit boundary)."""
+
+    def move(x, dtype=None):
+        return kerasette.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
+
+    return move
