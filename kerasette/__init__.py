@@ -11,9 +11,40 @@ Change one import and a tf.keras Sequential script runs:
     9
 """
 
-from kerasette import backend, ops, utils
-from kerasette.autodiff import GradientTape, Tensor, Variable
-
 __version__ = "0.1.0"
 
-__all__ = ["GradientTape", "Tensor", "Variable", "backend", "ops", "utils", "__version__"]
+from kerasette import (  # noqa: E402 - the version comes first for setup.cfg
+    activations,
+    backend,
+    initializers,
+    layers,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    saving,
+    utils,
+)
+from kerasette.autodiff import GradientTape, Tensor, Variable  # noqa: E402
+from kerasette.layers import Input  # noqa: E402
+from kerasette.models import Model, Sequential  # noqa: E402
+
+__all__ = [
+    "GradientTape",
+    "Input",
+    "Model",
+    "Sequential",
+    "Tensor",
+    "Variable",
+    "__version__",
+    "activations",
+    "backend",
+    "initializers",
+    "layers",
+    "models",
+    "ops",
+    "optimizers",
+    "regularizers",
+    "saving",
+    "utils",
+]

@@ -115,7 +115,7 @@ def set_floatx(value: str) -> None:
 
 def clear_session() -> None:
     """Resets the automatic layer names (`dense`, `dense_1`, ...), as in Keras."""
-    from kerasette.layers.base import reset_names
+    from kerasette.utils.naming import reset_names
 
     reset_names()
 

@@ -45,7 +45,8 @@ class Backend:
         raise NotImplementedError
 
     def to_numpy(self, x) -> np.ndarray:
-        """Copies a device array back to the host as a NumPy array."""
+        """Copies a device array back to the host as a new NumPy array
+        (never a view of the device buffer)."""
         raise NotImplementedError
 
     def is_array(self, x) -> bool:

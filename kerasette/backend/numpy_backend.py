@@ -24,7 +24,9 @@ class NumpyBackend(Backend):
         return np.asarray(x, dtype=dtype)
 
     def to_numpy(self, x) -> np.ndarray:
-        return np.asarray(x)
+        # Always a copy, as CuPy's .get() is: a caller editing the result
+        # (or variable.numpy()) must never edit a model's weights.
+        return np.array(x, copy=True)
 
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)

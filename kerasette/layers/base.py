@@ -1,0 +1,321 @@
+"""`Layer`: the base class of every layer and model.
+
+A layer stores its configuration in `__init__`, creates its weights in
+`build(input_shape)` with `add_weight`, and computes in `call(inputs,
+training=None)` with `kerasette.ops`. `__call__` moves host inputs to the
+device once, casts them to the layer's dtype, builds on first use and calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from kerasette import backend as _backend
+from kerasette import ops
+from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.utils.naming import to_snake_case, unique_name
+
+def standardize_dtype(dtype) -> str:
+    """Accepts a dtype name, a NumPy dtype, or Keras 3's DTypePolicy dict."""
+    if dtype is None:
+        return _backend.floatx()
+    if isinstance(dtype, dict):  # Keras 3: {"class_name": "DTypePolicy", "config": {"name": ...}}
+        dtype = (dtype.get("config") or {}).get("name", _backend.floatx())
+    try:
+        return np.dtype(dtype).name
+    except TypeError as err:
+        raise ValueError(f"Invalid dtype: {dtype!r}. Expected e.g. 'float32'.") from err
+
+
+def _shape_tuple(shape, what):
+    if shape is None:
+        return None
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} must be a tuple of ints (or None). Received: {shape!r}") from err
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{what} must not have negative dimensions. Received: {shape!r}")
+    return shape
+
+
+class Layer:
+    """Base class of layers (and models), with Keras's contract.
+
+    Subclasses override `build(input_shape)` to create weights with
+    `add_weight`, and `call(inputs, training=None)` to compute with
+    `kerasette.ops`.
+
+    Args:
+        trainable: whether the layer's weights are trained.
+        name: unique name; defaults to the snake-case class name with a
+            counter (`dense`, `dense_1`, ...).
+        dtype: dtype of weights and computations (default `floatx()`).
+        input_shape: shape of one sample (without the batch), for the first
+            layer of a model.
+        batch_input_shape / batch_shape: the full input shape, batch first.
+        batch_size: fixed batch size, with `input_shape`.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class Scale(keras.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight(name="w", shape=(input_shape[-1],),
+        ...                                  initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.w
+        >>> Scale()(keras.ops.ones((2, 3))).shape
+        (2, 3)
+    """
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_shape=None, batch_size=None,
+                 input_dim=None, **kwargs):
+        # Keras 3 configs carry keys we accept and ignore.
+        for key in ("build_config", "module", "registered_name", "autocast"):
+            kwargs.pop(key, None)
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: keyword argument(s) not understood: "
+                f"{sorted(kwargs)}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer name must be a string. Received: name={name!r}")
+        self.__dict__.setdefault("_sublayers", [])
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = standardize_dtype(dtype)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if input_shape is not None:
+            shape = _shape_tuple(input_shape, "input_shape")
+            batch_input_shape = (batch_size,) + shape
+        batch_input_shape = batch_input_shape if batch_input_shape is not None else batch_shape
+        self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape")
+        self._trainable_weights: list[Variable] = []
+        self._non_trainable_weights: list[Variable] = []
+        self._regularized: list = []  # (regularizer, variable)
+        self._call_losses: list = []
+        self.built = False
+        self._build_input_shape = None
+
+    # -- sub-layer tracking (custom layers and subclassed models) ----------------
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and not name.startswith("_") and value is not self:
+            subs = self.__dict__.setdefault("_sublayers", [])
+            if all(value is not s for s in subs):
+                subs.append(value)
+        object.__setattr__(self, name, value)
+
+    # -- weights ---------------------------------------------------------------------
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None,
+                   regularizer=None, trainable=True, constraint=None):
+        """Creates a variable owned by this layer.
+
+        Args:
+            name: the weight's name (`kernel`, `bias`, ...).
+            shape: its shape.
+            dtype: defaults to the layer's dtype.
+            initializer: name, instance or callable; defaults to
+                `glorot_uniform` for floats, `zeros` otherwise (as tf.keras 2).
+            regularizer: optional; its value joins `layer.losses`.
+            trainable: whether optimizers update it.
+            constraint: not supported yet; must be `None`.
+
+        Returns:
+            The new `Variable`.
+        """
+        from kerasette import initializers, regularizers
+
+        if constraint is not None:
+            raise NotImplementedError(
+                f"{self.name}: weight constraints are not supported yet. "
+                f"Received: constraint={constraint!r}"
+            )
+        dtype = standardize_dtype(dtype or self.dtype)
+        shape = _shape_tuple(shape if shape is not None else (), f"shape of weight {name!r}")
+        if initializer is None:
+            initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
+        init = initializers.get(initializer)
+        value = init(shape, dtype=dtype)
+        var = Variable(value, trainable=trainable, name=f"{self.name}/{name}:0", dtype=dtype)
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        if regularizer is not None:
+            self._regularized.append((regularizers.get(regularizer), var))
+        return var
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._sublayers:
+            layer.trainable = value
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        own = list(self._trainable_weights)
+        for layer in self._sublayers:
+            own += layer.trainable_weights
+        return own
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return self.weights
+        own = list(self._non_trainable_weights)
+        for layer in self._sublayers:
+            own += layer.non_trainable_weights
+        return own
+
+    @property
+    def weights(self) -> list:
+        """All weights: this layer's trainable then non-trainable ones, then
+        each sub-layer's, in tf.keras 2's `get_weights` order."""
+        out = self._trainable_weights + self._non_trainable_weights
+        for layer in self._sublayers:
+            out = out + layer.weights
+        return out
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
+
+    def get_weights(self) -> list:
+        """The weights as NumPy arrays."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Sets the weights from NumPy arrays, in `get_weights` order.
+
+        Raises:
+            ValueError: if the number of arrays or a shape does not match;
+                nothing is changed in that case.
+        """
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(params)} weight arrays "
+                f"({', '.join(v.name for v in params) or 'none'}), but set_weights "
+                f"received {len(weights)}."
+            )
+        arrays = []
+        for v, w in zip(params, weights):
+            w = w.numpy() if isinstance(w, Tensor) else np.asarray(w)
+            if tuple(w.shape) != v.shape:
+                raise ValueError(
+                    f"Layer {self.name!r}: weight {v.name!r} has shape {v.shape}, "
+                    f"but set_weights received an array of shape {tuple(w.shape)}."
+                )
+            arrays.append(w)
+        for v, w in zip(params, arrays):  # all checked first: no half-applied update
+            v.assign(w)
+
+    def count_params(self) -> int:
+        """Total number of scalars in the weights.
+
+        Raises:
+            ValueError: if the layer is not built yet.
+        """
+        if not self.built:
+            raise ValueError(
+                f"You tried to call count_params on layer {self.name!r}, but the "
+                "layer isn't built. Build it first by calling it on data or with "
+                "build(input_shape)."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    @property
+    def losses(self) -> list:
+        """Regularization losses of the weights (and of the last call), as tensors."""
+        out = [reg(v) for reg, v in self._regularized]
+        out += self._call_losses
+        for layer in self._sublayers:
+            out += layer.losses
+        return out
+
+    def add_loss(self, loss) -> None:
+        """Adds a loss tensor computed in `call` (cleared at the next call)."""
+        self._call_losses.append(loss)
+
+    # -- building and calling ------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Creates the weights. The default creates none."""
+        self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            input_shape = tuple(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self._build_input_shape = input_shape
+
+    def call(self, inputs, training=None):
+        """The computation; the default is the identity."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for `input_shape` (batch first; `None` unknown)."""
+        return tuple(input_shape)
+
+    def _convert_input(self, inputs):
+        if isinstance(inputs, (list, tuple)) and inputs and all(
+                isinstance(t, Tensor) for t in inputs):
+            return [self._convert_input(t) for t in inputs]
+        x = inputs if isinstance(inputs, Tensor) else ops.convert_to_tensor(inputs)
+        if x.dtype != self.dtype and x.dtype.kind in "fiub" and np.dtype(self.dtype).kind == "f":
+            x = ops.cast(x, self.dtype)
+        return x
+
+    def __call__(self, inputs, training=None, **kwargs):
+        x = self._convert_input(inputs)
+        if not self.built:
+            self._maybe_build(x[0].shape if isinstance(x, list) else x.shape)
+        self._call_losses = []
+        if _accepts_training(type(self)):
+            kwargs["training"] = bool(training)
+        return self.call(x, **kwargs)
+
+    # -- config --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments as a JSON-able dict (tf.keras 2 keys)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds a layer from `get_config()` output."""
+        return cls(**config)
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is None:
+            raise AttributeError(f"The layer {self.name!r} has never been called.")
+        return self._build_input_shape
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_ACCEPTS_TRAINING: dict = {}
+
+
+def _accepts_training(cls) -> bool:
+    known = _ACCEPTS_TRAINING.get(cls)
+    if known is None:
+        params = inspect.signature(cls.call).parameters
+        known = "training" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        _ACCEPTS_TRAINING[cls] = known
+    return known

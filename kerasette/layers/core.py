@@ -1,0 +1,301 @@
+"""Core layers: InputLayer, Dense, Activation, Flatten, Reshape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerasette import activations, initializers, ops, regularizers
+from kerasette.layers.base import Layer, _shape_tuple
+from kerasette.ops.nn import FUSED_ACTIVATIONS
+
+
+class InputLayer(Layer):
+    """Declares a model's input shape; passes its input through unchanged.
+
+    Args:
+        input_shape: shape of one sample, without the batch (tf.keras 2);
+            `shape` is Keras 3's spelling.
+        batch_size: optional fixed batch size.
+        batch_input_shape / batch_shape: full shape with the batch first.
+        dtype: the input dtype (default float32).
+        name: layer name.
+    """
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, name=None,
+                 batch_input_shape=None, shape=None, batch_shape=None, sparse=False,
+                 ragged=False, optional=False, **kwargs):
+        if sparse or ragged:
+            raise ValueError(f"InputLayer: sparse and ragged inputs are not supported. "
+                             f"Received: sparse={sparse}, ragged={ragged}")
+        if input_shape is None:
+            input_shape = shape
+        if input_shape is None and batch_input_shape is None and batch_shape is None:
+            raise ValueError("InputLayer needs `input_shape` (or `shape`/`batch_input_shape`).")
+        super().__init__(name=name, dtype=dtype, input_shape=input_shape,
+                         batch_size=batch_size, batch_input_shape=batch_input_shape,
+                         batch_shape=batch_shape, **kwargs)
+        self.built = True
+        self._build_input_shape = self._batch_input_shape
+
+    def get_config(self):
+        return {
+            "batch_input_shape": list(self._batch_input_shape),
+            "dtype": self.dtype,
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+        }
+
+
+class KerasInput:
+    """What `kerasette.Input(shape=...)` returns: a placeholder naming an
+    `InputLayer`, usable as the first entry of a `Sequential` list."""
+
+    def __init__(self, layer: InputLayer):
+        self._input_layer = layer
+
+    @property
+    def shape(self):
+        return self._input_layer._batch_input_shape
+
+    @property
+    def dtype(self):
+        return self._input_layer.dtype
+
+    @property
+    def name(self):
+        return self._input_layer.name
+
+    def __repr__(self):
+        return f"<KerasInput shape={self.shape} dtype={self.dtype} name={self.name}>"
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None,
+          **kwargs):  # noqa: N802 - Keras's name
+    """Declares a model input of `shape` (without the batch dimension).
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
+        >>> model.count_params()
+        15
+    """
+    layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                       batch_shape=batch_shape, **kwargs)
+    return KerasInput(layer)
+
+
+def _positive_int(value, what, layer):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"{layer}: `{what}` must be a positive integer. Received: {what}={value!r}"
+        )
+    return int(value)
+
+
+class Dense(Layer):
+    """A densely connected layer: `activation(inputs @ kernel + bias)`.
+
+    Inputs of rank above 2 are contracted on their last axis. Built-in
+    activations whose derivative follows from their output (relu, sigmoid,
+    tanh, softmax, linear) are fused with the product into one op.
+
+    Args:
+        units: output width.
+        activation: name or callable; `None` means linear.
+        use_bias: whether to add a bias.
+        kernel_initializer: default `"glorot_uniform"`.
+        bias_initializer: default `"zeros"`.
+        kernel_regularizer, bias_regularizer: optional regularizers.
+        activity_regularizer: optional regularizer of the output (its value
+            divided by the batch size joins `losses`, as in tf.keras 2).
+
+    Input shape:
+        `(batch, ..., input_dim)`.
+
+    Output shape:
+        `(batch, ..., units)`.
+
+    Example:
+        >>> import kerasette as keras
+        >>> layer = keras.layers.Dense(3, activation="relu")
+        >>> layer(keras.ops.ones((2, 4))).shape
+        (2, 3)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        kwargs.pop("quantization_config", None)  # Keras 3 key, always null for us
+        super().__init__(**kwargs)
+        self.units = _positive_int(units, "units", "Dense")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise NotImplementedError("Dense: weight constraints are not supported yet.")
+        self._fused = _fused_name(self.activation)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f"{self.name}: the last axis of the input must be known. "
+                             f"Received input_shape={tuple(input_shape)}")
+        self.kernel = self.add_weight("kernel", (in_dim, self.units),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+
+    def call(self, inputs):
+        if inputs.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input of layer {self.name!r} is incompatible with the layer: expected "
+                f"the last axis of the input to have size {self.kernel.shape[0]}, but "
+                f"received input with shape {inputs.shape}."
+            )
+        if self._fused is not None:
+            out = ops.dense(inputs, self.kernel, self.bias, self._fused)
+        else:
+            out = self.activation(ops.dense(inputs, self.kernel, self.bias, "linear"))
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(out) / float(out.shape[0]))
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": None,
+            "bias_constraint": None,
+        })
+        return config
+
+
+def _fused_name(fn):
+    """The fused-op name of a built-in activation, else None."""
+    try:
+        name = activations.serialize(fn)
+    except ValueError:
+        return None
+    if name in FUSED_ACTIVATIONS and activations.get(name) is fn:
+        return name
+    return None
+
+
+class Activation(Layer):
+    """Applies an activation function.
+
+    Args:
+        activation: name (`"relu"`, ...) or callable.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Activation("relu")(keras.ops.convert_to_tensor([-1.0, 2.0])).numpy()
+        array([0., 2.], dtype=float32)
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis: `(batch, ...)` -> `(batch, prod(...))`.
+
+    Args:
+        data_format: `"channels_last"` (the only layout; row-major order).
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("Flatten supports data_format='channels_last' only. "
+                             f"Received: data_format={data_format!r}")
+        self.data_format = "channels_last"
+
+    def call(self, inputs):
+        if inputs.ndim == 1:
+            return ops.expand_dims(inputs, 1)
+        return ops.reshape(inputs, (inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest))
+        return (input_shape[0], size if rest else 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape` (one entry may be -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Reshape((2, 3))(keras.ops.ones((4, 6))).shape
+        (4, 2, 3)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target = tuple(int(d) for d in target_shape)
+        if any(d == 0 or d < -1 for d in target) or target.count(-1) > 1:
+            raise ValueError("Reshape: target_shape must hold positive sizes and at most "
+                             f"one -1. Received: target_shape={target_shape!r}")
+        self.target_shape = target
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        target = list(self.target_shape)
+        if -1 in target:
+            rest = input_shape[1:]
+            if any(d is None for d in rest):
+                target[target.index(-1)] = None
+            else:
+                known = int(np.prod([d for d in target if d != -1]))
+                total = int(np.prod(rest))
+                if total % known:
+                    raise ValueError(f"{self.name}: cannot reshape {tuple(input_shape)} "
+                                     f"to {self.target_shape}")
+                target[target.index(-1)] = total // known
+        return (input_shape[0],) + tuple(target)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+__all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "KerasInput", "Reshape",
+           "_shape_tuple"]

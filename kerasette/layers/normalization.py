@@ -1,0 +1,147 @@
+"""BatchNormalization."""
+
+from __future__ import annotations
+
+from kerasette import initializers, ops, regularizers
+from kerasette.layers.base import Layer
+
+
+class BatchNormalization(Layer):
+    """Normalises each feature with batch statistics in training and moving
+    averages at inference, with Keras's semantics.
+
+    In training (`training=True` and `trainable`), outputs use the batch
+    mean and (biased) variance, and the moving statistics update as
+    `moving -= (moving - batch) * (1 - momentum)`. At inference, and
+    whenever the layer is frozen (`trainable=False`, as in tf.keras 2), the
+    moving statistics are used and nothing updates.
+
+    Args:
+        axis: the feature axis (default -1); tf.keras 2's `[k]` lists are
+            accepted.
+        momentum: of the moving averages, in [0, 1].
+        epsilon: added to the variance, > 0.
+        center: learn an offset `beta`.
+        scale: learn a scale `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: initializers.
+        beta_regularizer, gamma_regularizer: optional regularizers.
+
+    Weights, in order: gamma, beta (trainable), moving_mean,
+    moving_variance (non-trainable).
+
+    Example:
+        >>> import kerasette as keras
+        >>> bn = keras.layers.BatchNormalization()
+        >>> bn(keras.ops.ones((8, 3)), training=True).shape
+        (8, 3)
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        # Keras 3 extras, accepted at their defaults only.
+        for key, default in (("synchronized", False), ("renorm", False),
+                             ("renorm_clipping", None), ("renorm_momentum", 0.99)):
+            value = kwargs.pop(key, default)
+            if value != default and not (key == "renorm_momentum"):
+                raise NotImplementedError(f"BatchNormalization: {key}={value!r} is not supported.")
+        super().__init__(**kwargs)
+        # tf.keras 2 writes the axis as a list of positive ints once built.
+        self._axis_as_list = isinstance(axis, (list, tuple))
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise ValueError(f"BatchNormalization supports one axis. Received: axis={axis!r}")
+            axis = axis[0]
+        self.axis = int(axis)
+        if not 0.0 <= float(momentum) <= 1.0:
+            raise ValueError(
+                f"BatchNormalization: `momentum` must be in [0, 1]. Received: momentum={momentum!r}"
+            )
+        if not float(epsilon) > 0.0:
+            raise ValueError(
+                f"BatchNormalization: `epsilon` must be positive. Received: epsilon={epsilon!r}"
+            )
+        if beta_constraint is not None or gamma_constraint is not None:
+            raise NotImplementedError("BatchNormalization: constraints are not supported yet.")
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"{self.name}: axis {self.axis} is out of range for input "
+                             f"shape {tuple(input_shape)}")
+        self.axis = self.axis % ndim
+        n = input_shape[self.axis]
+        if n is None:
+            raise ValueError(f"{self.name}: the feature axis must have a known size. "
+                             f"Received input_shape={tuple(input_shape)}")
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight("gamma", (n,), initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer)
+        if self.center:
+            self.beta = self.add_weight("beta", (n,), initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer)
+        self.moving_mean = self.add_weight("moving_mean", (n,), trainable=False,
+                                           initializer=self.moving_mean_initializer)
+        self.moving_variance = self.add_weight("moving_variance", (n,), trainable=False,
+                                               initializer=self.moving_variance_initializer)
+
+    def call(self, inputs, training=None):
+        if training and self.trainable:
+            y, mean, var = ops.batch_normalization_training(
+                inputs, self.beta, self.gamma, self.epsilon, axis=self.axis)
+            if inputs.ndim == 4:
+                # tf.keras 2 takes 4-D inputs through fused batch norm, whose
+                # moving variance uses the unbiased (n-1) batch variance.
+                count = inputs.size // inputs.shape[self.axis]
+                var = var * (count / max(count - 1, 1))
+            decay = 1.0 - self.momentum
+            # Moving averages are state, not part of the graph: update in place.
+            self.moving_mean.data -= (self.moving_mean.data - mean) * decay
+            self.moving_variance.data -= (self.moving_variance.data - var) * decay
+            return y
+        if self.axis != inputs.ndim - 1:
+            return self._inference_other_axis(inputs)
+        return ops.batch_normalization(inputs, self.moving_mean.data, self.moving_variance.data,
+                                       self.beta, self.gamma, self.epsilon)
+
+    def _inference_other_axis(self, inputs):
+        # Move the feature axis last, normalise, move it back.
+        perm = [i for i in range(inputs.ndim) if i != self.axis] + [self.axis]
+        inverse = [perm.index(i) for i in range(inputs.ndim)]
+        y = ops.batch_normalization(ops.transpose(inputs, perm), self.moving_mean.data,
+                                    self.moving_variance.data, self.beta, self.gamma,
+                                    self.epsilon)
+        return ops.transpose(y, inverse)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "axis": [self.axis] if self.built or self._axis_as_list else self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": None,
+            "gamma_constraint": None,
+        })
+        return config

@@ -1,0 +1,65 @@
+"""`Model`: a layer that groups layers (training arrives with compile/fit)."""
+
+from __future__ import annotations
+
+from kerasette.layers.base import Layer
+from kerasette.models.summary import print_summary
+
+
+class Model(Layer):
+    """Base class of models. Subclass it and define `call` (its layers are
+    tracked when assigned as attributes), or use `Sequential`.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class TwoLayers(keras.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = keras.layers.Dense(4, activation="relu")
+        ...         self.out = keras.layers.Dense(1)
+        ...     def call(self, x, training=None):
+        ...         return self.out(self.hidden(x))
+        >>> m = TwoLayers()
+        >>> m(keras.ops.ones((2, 3))).shape
+        (2, 1)
+        >>> m.count_params()
+        21
+    """
+
+    @property
+    def layers(self) -> list:
+        return list(self._sublayers)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def _summary_rows(self):
+        return [(layer.name, type(layer).__name__, "multiple" if layer.built else "?",
+                 layer.count_params() if layer.built else 0) for layer in self.layers]
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Prints Keras's summary table: each layer's output shape and
+        parameter count, then total, trainable and non-trainable counts.
+
+        Args:
+            line_length: total width of the table (default 65).
+            positions: right edges of the columns (fractions or ints).
+            print_fn: function receiving each line (default `print`).
+
+        Raises:
+            ValueError: if the model is not built yet.
+        """
+        if not self.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by calling "
+                "`build()` or by calling the model on a batch of data, or give the "
+                "first layer an `input_shape`."
+            )
+        print_summary(self, self._summary_rows(), line_length, positions, print_fn)

@@ -1,0 +1,193 @@
+"""`Sequential`: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+import json
+
+from kerasette import layers as layers_module
+from kerasette import ops
+from kerasette.layers.base import Layer
+from kerasette.layers.core import InputLayer, KerasInput
+from kerasette.models.model import Model
+
+# The tf.keras version whose config dialect we write (see docs/ and the
+# fixtures' H5_FORMAT.md); tf.keras and Keras 3 both read it.
+KERAS_DIALECT_VERSION = "2.21.0"
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: optional list of layers (the first may be `kerasette.Input`).
+        name: model name.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([
+        ...     keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+        ...     keras.layers.Dense(128, activation="relu"),
+        ...     keras.layers.Dense(10, activation="softmax"),
+        ... ])
+        >>> model.count_params()
+        468874
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._layers: list[Layer] = []
+        self.__dict__["_sublayers"] = self._layers
+        self._input_layer: InputLayer | None = None
+        self._output_shapes: list = []
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self) -> list:
+        """The layers, without the InputLayer (as in Keras)."""
+        return list(self._layers)
+
+    def add(self, layer) -> None:
+        """Appends a layer (or a `kerasette.Input`) to the stack."""
+        if isinstance(layer, KerasInput):
+            layer = layer._input_layer
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "The added layer must be an instance of class Layer. "
+                f"Received: layer={layer!r} of type {type(layer).__name__}."
+            )
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("An InputLayer can only be the first layer of a Sequential model.")
+            self._input_layer = layer
+        else:
+            if any(existing.name == layer.name for existing in self._layers):
+                raise ValueError(
+                    "All layers added to a Sequential model should have unique names. "
+                    f"Name {layer.name!r} is already the name of a layer in this model."
+                )
+            if not self._layers and self._input_layer is None and layer._batch_input_shape:
+                self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
+                                               name=f"{layer.name}_input")
+            self._layers.append(layer)
+        self.built = False
+        if self._input_layer is not None:
+            self.build()
+
+    def pop(self) -> Layer:
+        """Removes and returns the last layer."""
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        self.built = False
+        if self._layers and self._input_layer is not None:
+            self.build()
+        return layer
+
+    def build(self, input_shape=None) -> None:
+        """Builds every layer for `input_shape` (batch first, `None` allowed)."""
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("You must provide an `input_shape` argument to build "
+                                 "a Sequential model without an input.")
+            input_shape = self._input_layer._batch_input_shape
+        shape = (None,) + tuple(input_shape)[1:]
+        self._output_shapes = []
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = _output_shape(layer, shape)
+            self._output_shapes.append(shape)
+        self.built = True
+        self._build_input_shape = (None,) + tuple(input_shape)[1:]
+
+    def call(self, inputs, training=None):
+        expected = self._build_input_shape
+        if expected is not None and len(expected) == inputs.ndim and any(
+                e is not None and e != r for e, r in zip(expected[1:], inputs.shape[1:])):
+            raise ValueError(
+                f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                f"expected shape={expected}, found shape={inputs.shape}."
+            )
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = _output_shape(layer, shape)
+        return shape
+
+    def _summary_rows(self):
+        return [(layer.name, type(layer).__name__, shape, layer.count_params())
+                for layer, shape in zip(self._layers, self._output_shapes)]
+
+    # -- config ----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """`{"name": ..., "layers": [...]}` in tf.keras 2's dialect, InputLayer first."""
+        entries = []
+        if self._input_layer is not None:
+            entries.append(layers_module.serialize(self._input_layer))
+        entries += [layers_module.serialize(layer) for layer in self._layers]
+        return {"name": self.name, "layers": entries}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a Sequential from `get_config()` (tf.keras 2 or Keras 3 form)."""
+        if isinstance(config, list):  # pre-2.2.5 Keras: the bare list of layers
+            name, entries = None, config
+        elif isinstance(config, dict) and "layers" in config:
+            name, entries = config.get("name"), config["layers"]
+        else:
+            raise ValueError("A Sequential config must be a dict with 'name' and 'layers' "
+                             f"keys. Received: {str(config)[:200]}")
+        model = cls(name=name)
+        for entry in entries:
+            model.add(layers_module.deserialize(entry, custom_objects=custom_objects))
+        if not model.built and isinstance(config, dict) and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"]))
+        return model
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config as a JSON string (`json.dumps` kwargs pass through)."""
+        return json.dumps({
+            "class_name": "Sequential",
+            "config": self.get_config(),
+            "keras_version": KERAS_DIALECT_VERSION,
+            "backend": "tensorflow",
+        }, **kwargs)
+
+
+def _output_shape(layer, shape):
+    """A layer's output shape; layers that keep the default
+    `compute_output_shape` are run once on a tiny zero batch instead."""
+    if type(layer).compute_output_shape is not Layer.compute_output_shape:
+        return tuple(layer.compute_output_shape(shape))
+    if any(d is None for d in shape[1:]):
+        return tuple(shape)
+    probe = ops.zeros((1,) + tuple(shape[1:]), dtype=layer.dtype)
+    out = layer(probe, training=False)
+    return (shape[0],) + tuple(out.shape[1:])
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuilds a model (without weights) from `model.to_json()`.
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+        >>> keras.models.model_from_json(m.to_json()).count_params()
+        8
+    """
+    try:
+        spec = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as err:
+        raise ValueError(f"model_from_json expects a JSON string from to_json(): {err}") from err
+    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential":
+        name = spec.get("class_name") if isinstance(spec, dict) else type(spec).__name__
+        raise ValueError(f"model_from_json can rebuild Sequential models. Received class_name={name!r}")
+    return Sequential.from_config(spec["config"], custom_objects=custom_objects)
+
+
+__all__ = ["Sequential", "model_from_json"]
