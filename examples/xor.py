@@ -49,7 +49,7 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=0.5)
     args = parser.parse_args(argv)
     _, outputs = train(args.steps, args.seed, args.learning_rate)
-    print("outputs:", np.round(outputs.ravel(), 4).tolist())
+    print("outputs:", " ".join(f"{v:.4f}" for v in outputs.ravel()))
     predictions = (outputs.ravel() > 0.5).astype(int)
     print("predictions:", predictions.tolist())
     accuracy = float((predictions == T.ravel()).mean())

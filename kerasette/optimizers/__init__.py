@@ -1,0 +1,92 @@
+"""Optimizers: `SGD`, `Adam`, `RMSprop`, `Adagrad`, and `get` by name.
+
+They follow tf.keras 2.11+ (the optimizers of `tf.keras.optimizers` since
+TF 2.11): the same arguments, defaults, update formulas and config keys.
+
+Example:
+    >>> from kerasette import optimizers
+    >>> optimizers.get("adam").get_config()["learning_rate"]
+    0.001
+    >>> optimizers.serialize(optimizers.SGD(0.1))["class_name"]
+    'SGD'
+"""
+
+from __future__ import annotations
+
+from kerasette.optimizers.adagrad import Adagrad
+from kerasette.optimizers.adam import Adam
+from kerasette.optimizers.base import Optimizer
+from kerasette.optimizers.rmsprop import RMSprop
+from kerasette.optimizers.sgd import SGD
+from kerasette.saving.registry import NameTable
+
+_TABLE = NameTable("optimizer", "keras.optimizers")
+for _cls in (SGD, Adam, RMSprop, Adagrad):
+    # Lookups ignore case, so "Adam", "adam" and "ADAM" all resolve.
+    _TABLE.register(_cls, _cls.__name__.lower())
+
+
+def serialize(optimizer: Optimizer | None) -> dict | None:
+    """An optimizer's nested config:
+    `{"module": "keras.optimizers", "class_name": ..., "config": ..., "registered_name": ...}`.
+    """
+    if optimizer is None:
+        return None
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            "optimizers.serialize expects a kerasette optimizer. "
+            f"Received: {type(optimizer).__name__}"
+        )
+    return _TABLE.serialize(optimizer)
+
+
+def deserialize(config, custom_objects=None) -> Optimizer:
+    """Rebuilds an optimizer from a name or a config dict (inverse of `serialize`).
+
+    Also reads tf.keras's legacy HDF5 form, whose class names carry the
+    registration prefix (`"Custom>Adam"`).
+    """
+    try:
+        return _TABLE.deserialize(config, custom_objects)
+    except ValueError:
+        name = config.get("class_name") if isinstance(config, dict) else None
+        if not (isinstance(name, str) and ">" in name):
+            raise
+        plain = {**config, "class_name": name.rsplit(">", 1)[1], "registered_name": None}
+        return _TABLE.deserialize(plain, custom_objects)
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from an instance (returned as is), a name or a config dict.
+
+    Args:
+        identifier: an `Optimizer`, a name (`"adam"`, case-insensitive) or a
+            config dict as `serialize` writes it.
+
+    Returns:
+        An `Optimizer`; names give one with the default arguments.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the valid ones)
+            or anything else that is not an optimizer identifier.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r}. Expected an "
+        f"optimizer, one of the names {', '.join(_TABLE.names())}, or a config dict."
+    )
+
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "Optimizer",
+    "RMSprop",
+    "deserialize",
+    "get",
+    "serialize",
+]
