@@ -124,14 +124,28 @@ class GradientTape:
             seeds = [None] * len(targets)
         else:
             seeds = _flatten(output_gradients)
-        grads = backprop(targets, seeds, src_list, free_graph=not self.persistent)
+        # Only what this tape watched (or recorded) is differentiable; a source
+        # that merely sits next to a watched one in an op gets None, as in TF.
+        watched = {id(w) for w in self._watched}
+        live = [s for s in src_list if self._differentiable(s, watched)]
+        found = dict(zip(map(id, live),
+                         backprop(targets, seeds, live, free_graph=not self.persistent)))
+        grads = [found.get(id(s)) for s in src_list]
         out = []
         for s, g in zip(src_list, grads):
             if g is None and unconnected_gradients == "zero":
                 xp = _xp()
                 g = xp.zeros(s.shape, dtype=s.dtype)
             out.append(None if g is None else Tensor(g))
-        return out[0] if single else out
+        if single:
+            return out[0]
+        return tuple(out) if isinstance(sources, tuple) else out
+
+    def _differentiable(self, source, watched) -> bool:
+        if source._backward is not None or id(source) in watched:
+            return True
+        return (isinstance(source, Variable) and source.trainable
+                and self.watch_accessed_variables)
 
 
 def _xp():

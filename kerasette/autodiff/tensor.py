@@ -37,6 +37,9 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, parents=(), backward=None):
+        if isinstance(data, np.generic):
+            # NumPy's full reductions return scalars; keep 0-d arrays, as CuPy does.
+            data = np.asarray(data)
         self.data = data
         self._parents = parents
         self._backward = backward

@@ -297,11 +297,11 @@ def matmul(x, y):
         m = xp()
         x2 = xd[None, :] if xd.ndim == 1 else xd
         y2 = yd[:, None] if yd.ndim == 1 else yd
-        g2 = g
-        if xd.ndim == 1:
-            g2 = m.expand_dims(g2, -2)
+        g2 = g  # restore the axes that 1-D operands dropped: y's first, then x's
         if yd.ndim == 1:
             g2 = m.expand_dims(g2, -1)
+        if xd.ndim == 1:
+            g2 = m.expand_dims(g2, -2)
         gx = gy = None
         if needs[0]:
             gx = unbroadcast(g2 @ m.swapaxes(y2, -1, -2), x2.shape).reshape(xd.shape)
@@ -510,6 +510,8 @@ def where(condition, x, y):
     """Picks `x` where `condition` holds, else `y`; no gradient to `condition`."""
     cond = _tensor(condition, "where").data
     x, y = _pair(x, y, "where")
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = convert_to_tensor(x)  # two Python numbers: floatx, not float64
     out = xp().where(cond, _d(x), _d(y))
     zero = 0.0
     return _record_binary(out, x, y,

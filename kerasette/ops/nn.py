@@ -12,7 +12,7 @@ import math
 
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
-from kerasette.ops.core import _tensor, record, xp
+from kerasette.ops.core import _tensor, record, unbroadcast, xp
 
 # Constants of SELU (Klambauer et al., 2017), as in Keras.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -25,6 +25,8 @@ _EXP_LIMIT = 88.0
 def _sigmoid_array(z):
     m = xp()
     e = m.exp(-m.maximum(z, -_EXP_LIMIT))
+    if e.ndim == 0:  # NumPy returns a scalar here, with no buffer to reuse
+        return 1.0 / (1.0 + e)
     e += 1.0
     return m.reciprocal(e, out=e)
 
@@ -425,14 +427,13 @@ def batch_normalization(x, mean, variance, offset, scale, epsilon):
     xd = x.data
 
     def backward(g, needs):
-        red = tuple(range(g.ndim - mult.ndim))
         grads = [g * mult if needs[0] else None]
         k = 1
         if sc is not None:
-            grads.append((g * ((xd - mu) * inv)).sum(axis=red) if needs[k] else None)
+            grads.append(unbroadcast(g * ((xd - mu) * inv), sc.shape) if needs[k] else None)
             k += 1
         if of is not None:
-            grads.append(g.sum(axis=red) if needs[k] else None)
+            grads.append(unbroadcast(g, of.shape) if needs[k] else None)
         return tuple(grads)
 
     parents = [x] + ([sc] if sc is not None else []) + ([of] if of is not None else [])
