@@ -31,7 +31,10 @@ class Tensor:
         array([[3., 5.]], dtype=float32)
     """
 
-    __slots__ = ("data", "_parents", "_backward", "_rg", "__weakref__")
+    # `_keras_logits`: set on softmax/sigmoid outputs to their input, so a
+    # cross-entropy on those probabilities can use the stable from-logits
+    # path, as tf.keras 2 does.
+    __slots__ = ("data", "_parents", "_backward", "_rg", "_keras_logits", "__weakref__")
     # NumPy must defer to our reflected operators (np_array * tensor) instead
     # of converting the tensor to a NumPy array behind the user's back.
     __array_ufunc__ = None
@@ -44,6 +47,7 @@ class Tensor:
         self._parents = parents
         self._backward = backward
         self._rg = backward is not None
+        self._keras_logits = None
 
     # -- array attributes -----------------------------------------------------
     @property

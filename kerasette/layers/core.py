@@ -6,7 +6,7 @@ import numpy as np
 
 from kerasette import activations, initializers, ops, regularizers
 from kerasette.layers.base import Layer, _shape_tuple
-from kerasette.ops.nn import FUSED_ACTIVATIONS
+from kerasette.ops.nn import FUSED_ACTIVATIONS, LOGIT_ACTIVATIONS
 
 
 class InputLayer(Layer):
@@ -191,12 +191,16 @@ class Dense(Layer):
 
 
 def _fused_name(fn):
-    """The fused-op name of a built-in activation, else None."""
+    """The fused-op name of a built-in activation, else None.
+
+    Softmax and sigmoid stay unfused: their separate op tags its output with
+    the logits, which cross-entropy losses then use (tf.keras 2's path).
+    """
     try:
         name = activations.serialize(fn)
     except ValueError:
         return None
-    if name in FUSED_ACTIVATIONS and activations.get(name) is fn:
+    if name in FUSED_ACTIVATIONS and name not in LOGIT_ACTIVATIONS and activations.get(name) is fn:
         return name
     return None
 

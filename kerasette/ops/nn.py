@@ -87,7 +87,9 @@ def sigmoid(x):
     """Logistic function `1 / (1 + exp(-x))`."""
     x = _tensor(x, "sigmoid")
     out = _sigmoid_array(x.data)
-    return record(out, (x,), lambda g, needs: (g * out * (1.0 - out),))
+    y = record(out, (x,), lambda g, needs: (g * out * (1.0 - out),))
+    y._keras_logits = x
+    return y
 
 
 def tanh(x):
@@ -113,7 +115,10 @@ def softmax(x, axis=-1):
     """Softmax along `axis`, computed stably (the row maximum is subtracted)."""
     x = _tensor(x, "softmax")
     out = _softmax_array(x.data, axis)
-    return record(out, (x,), lambda g, needs: (_softmax_backward(g, out, axis),))
+    y = record(out, (x,), lambda g, needs: (_softmax_backward(g, out, axis),))
+    if axis in (-1, x.ndim - 1):
+        y._keras_logits = x
+    return y
 
 
 def log_softmax(x, axis=-1):
@@ -277,6 +282,9 @@ def _act_backward(name, g, a):
 
 
 FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+# Output activations whose logits a following cross-entropy wants (see
+# Tensor._keras_logits): Dense keeps these unfused so the logits survive.
+LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 
 
 def dense(x, kernel, bias=None, activation="linear"):
