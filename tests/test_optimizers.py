@@ -727,7 +727,7 @@ def test_unknown_name_lists_valid_ones_and_the_closest():
     message = str(info.value)
     assert "Unknown optimizer: 'adamm'" in message
     assert "Did you mean 'adam'?" in message
-    assert "adagrad, adam, rmsprop, sgd" in message
+    assert "adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd" in message
 
 
 # -- argument checks ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Optimizers: `SGD`, `Adam`, `RMSprop`, `Adagrad`, and `get` by name.
+"""Optimizers: `SGD`, `Adam`, `AdamW`, `Adamax`, `Nadam`, `RMSprop`,
+`Adagrad`, `Adadelta`, `get` by name, and learning rate `schedules`.
 
 They follow tf.keras 2.11+ (the optimizers of `tf.keras.optimizers` since
 TF 2.11): the same arguments, defaults, update formulas and config keys.
@@ -13,15 +14,20 @@ Example:
 
 from __future__ import annotations
 
+from kerasette.optimizers import schedules
+from kerasette.optimizers.adadelta import Adadelta
 from kerasette.optimizers.adagrad import Adagrad
 from kerasette.optimizers.adam import Adam
+from kerasette.optimizers.adamax import Adamax
+from kerasette.optimizers.adamw import AdamW
 from kerasette.optimizers.base import Optimizer
+from kerasette.optimizers.nadam import Nadam
 from kerasette.optimizers.rmsprop import RMSprop
 from kerasette.optimizers.sgd import SGD
 from kerasette.saving.registry import NameTable
 
 _TABLE = NameTable("optimizer", "keras.optimizers")
-for _cls in (SGD, Adam, RMSprop, Adagrad):
+for _cls in (SGD, Adam, RMSprop, Adagrad, Adadelta, Adamax, Nadam, AdamW):
     # Lookups ignore case, so "Adam", "adam" and "ADAM" all resolve.
     _TABLE.register(_cls, _cls.__name__.lower())
 
@@ -44,8 +50,10 @@ def deserialize(config, custom_objects=None) -> Optimizer:
     """Rebuilds an optimizer from a name or a config dict (inverse of `serialize`).
 
     Also reads tf.keras's legacy HDF5 form, whose class names carry the
-    registration prefix (`"Custom>Adam"`).
+    registration prefix (`"Custom>Adam"`). A learning rate schedule in the
+    config is rebuilt with `custom_objects` too.
     """
+    config = _with_schedule(config, custom_objects)
     try:
         return _TABLE.deserialize(config, custom_objects)
     except ValueError:
@@ -54,6 +62,18 @@ def deserialize(config, custom_objects=None) -> Optimizer:
             raise
         plain = {**config, "class_name": name.rsplit(">", 1)[1], "registered_name": None}
         return _TABLE.deserialize(plain, custom_objects)
+
+
+def _with_schedule(config, custom_objects):
+    # The name table passes only the inner config to `from_config`; rebuild a
+    # nested schedule here so that it sees `custom_objects`.
+    if not custom_objects or not isinstance(config, dict):
+        return config
+    inner = config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("learning_rate"), dict):
+        return config
+    lr = schedules.deserialize(inner["learning_rate"], custom_objects=custom_objects)
+    return {**config, "config": {**inner, "learning_rate": lr}}
 
 
 def get(identifier) -> Optimizer:
@@ -82,11 +102,16 @@ def get(identifier) -> Optimizer:
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "deserialize",
     "get",
+    "schedules",
     "serialize",
 ]

@@ -47,9 +47,6 @@ from kerasette.autodiff.tensor import Tensor, Variable
 
 _logger = logging.getLogger("kerasette")
 
-_SCHEDULE_MODULE = "keras.optimizers.schedules"
-
-
 # -- argument checks ---------------------------------------------------------------
 def check_float(value, arg: str, expect: str, ok: Callable[[float], bool]) -> float:
     """A hyper-parameter as a Python float, or a `ValueError` naming it.
@@ -163,7 +160,10 @@ class Optimizer:
     Args:
         learning_rate: a non-negative float, or a schedule: a callable taking
             the step (a Python int, the number of completed steps) and
-            returning the rate as a Python float. Defaults to 0.001.
+            returning the rate as a Python float, such as
+            `kerasette.optimizers.schedules.ExponentialDecay` (saved with the
+            config; a plain function is saved as its current value).
+            Defaults to 0.001.
         weight_decay: if set, each step first shrinks every updated variable
             by `variable * weight_decay * learning_rate`.
         clipnorm: if set, each gradient is rescaled so that its L2 norm is at
@@ -715,12 +715,9 @@ class Optimizer:
         if s is None:
             return self._lr
         if hasattr(s, "get_config"):
-            return {
-                "module": _SCHEDULE_MODULE,
-                "class_name": type(s).__name__,
-                "config": s.get_config(),
-                "registered_name": getattr(type(s), "_registered_name", None),
-            }
+            from kerasette.optimizers import schedules  # imports this module
+
+            return schedules.serialize(s)
         # A plain function cannot be written down; like tf.keras for
         # callables, record its current value.
         return self._lr
@@ -774,12 +771,6 @@ def _as_list(var_list) -> list:
 
 
 def _deserialize_schedule(config, custom_objects=None):
-    try:
-        from kerasette.optimizers import schedules
-    except ImportError:
-        raise ValueError(
-            "This optimizer config holds a learning rate schedule "
-            f"({config.get('class_name')!r}), and kerasette has no schedules module "
-            "yet to rebuild it."
-        ) from None
+    from kerasette.optimizers import schedules  # imports this module
+
     return schedules.deserialize(config, custom_objects=custom_objects)
