@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from kerasette.layers.base import Layer
 from kerasette.models.summary import print_summary
+from kerasette.training.trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """Base class of models. Subclass it and define `call` (its layers are
     tracked when assigned as attributes), or use `Sequential`.
 

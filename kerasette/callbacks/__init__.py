@@ -1,0 +1,38 @@
+"""Callbacks: code run by `fit`, `evaluate` and `predict` at set points.
+
+Pass them as `model.fit(..., callbacks=[...])`. `History` (returned by
+`fit`) and `ProgbarLogger` (when `verbose` is not 0) are added for you.
+
+Example:
+    >>> import kerasette as keras
+    >>> stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
+    ...                                      restore_best_weights=True)
+    >>> stop.patience
+    3
+"""
+
+from kerasette.callbacks.base import Callback, CallbackList
+from kerasette.callbacks.checkpoint import ModelCheckpoint
+from kerasette.callbacks.csv_logger import CSVLogger
+from kerasette.callbacks.early_stopping import EarlyStopping
+from kerasette.callbacks.history import History
+from kerasette.callbacks.logs import LazyLogs
+from kerasette.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
+from kerasette.callbacks.misc import LambdaCallback, TerminateOnNaN
+from kerasette.callbacks.progbar import ProgbarLogger, resolve_verbose
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LazyLogs",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+    "resolve_verbose",
+]

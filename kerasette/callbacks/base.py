@@ -1,0 +1,350 @@
+"""`Callback`, the base class of callbacks, and `CallbackList`, which drives them.
+
+The training loop calls the hooks of a `CallbackList` in tf.keras 2's order:
+
+    fit:      on_train_begin
+              for each epoch:
+                  on_epoch_begin(epoch)
+                  for each batch: on_train_batch_begin(batch)
+                                  on_train_batch_end(batch, logs)
+                  when validating: on_test_begin, on_test_batch_begin/end,
+                                   on_test_end(val logs without prefix)
+                  on_epoch_end(epoch, logs)       # training, then val_ metrics
+              on_train_end(logs of the last epoch)
+    evaluate: on_test_begin, on_test_batch_begin/end..., on_test_end(logs)
+    predict:  on_predict_begin, on_predict_batch_begin/end..., on_predict_end
+
+Epochs and batches are counted from 0. Batch logs may be a `LazyLogs`
+(values read from the device only when looked at); epoch logs are a dict of
+Python floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["Callback", "CallbackList"]
+
+# The hooks called once per batch, and the legacy names that alias them.
+_BATCH_HOOKS = {
+    "on_train_batch_begin": ("on_train_batch_begin", "on_batch_begin"),
+    "on_train_batch_end": ("on_train_batch_end", "on_batch_end"),
+    "on_test_batch_begin": ("on_test_batch_begin",),
+    "on_test_batch_end": ("on_test_batch_end",),
+    "on_predict_batch_begin": ("on_predict_batch_begin",),
+    "on_predict_batch_end": ("on_predict_batch_end",),
+}
+
+
+class Callback:
+    """Base class of callbacks: subclass it and override the hooks you need.
+
+    Hooks receive `logs`, a mapping of metric names to values:
+
+    * `on_epoch_end(epoch, logs)`: the epoch's training metrics, then the
+      validation ones prefixed with `val_` (`{"loss": 0.3, "accuracy": 0.9,
+      "val_loss": 0.35, "val_accuracy": 0.88}`), as Python floats.
+    * `on_train_batch_end(batch, logs)`, `on_test_batch_end`: the running
+      averages over the epoch so far. Reading them waits for the device, so
+      read them only when you need them.
+    * `on_test_end(logs)`: the evaluation's metrics.
+    * the `*_begin` hooks: an empty dict (tf.keras 2 passes nothing there).
+
+    `on_batch_begin`/`on_batch_end` are the old names of
+    `on_train_batch_begin`/`on_train_batch_end`: overriding either works.
+
+    Attributes:
+        model: the model being trained (set by `set_model`).
+        params: `{"verbose": ..., "epochs": ..., "steps": ...}` (set by
+            `set_params`).
+
+    Example:
+        >>> import kerasette as keras
+        >>> class StopAtLoss(keras.callbacks.Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         if logs["loss"] < 0.1:
+        ...             self.model.stop_training = True
+        >>> stopper = StopAtLoss()
+        >>> model = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+        >>> stopper.set_model(model)
+        >>> stopper.on_epoch_end(0, {"loss": 0.05})
+        >>> model.stop_training
+        True
+    """
+
+    def __init__(self):
+        self.validation_data = None
+        self.model = None
+        self.params = {}
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    # -- legacy aliases of the training batch hooks ------------------------------------
+    def on_batch_begin(self, batch, logs=None):
+        """A backwards compatible alias of `on_train_batch_begin`."""
+
+    def on_batch_end(self, batch, logs=None):
+        """A backwards compatible alias of `on_train_batch_end`."""
+
+    # -- fit -----------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        """Called at the beginning of `fit`."""
+
+    def on_train_end(self, logs=None):
+        """Called at the end of `fit`, with the logs of the last epoch."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of each epoch of `fit` (`epoch` counts from 0)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of each epoch of `fit`, after validation, with the
+        epoch's training metrics and the `val_` ones."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called before each training batch (`batch` counts from 0 each epoch)."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Called after each training batch with the running epoch metrics."""
+        self.on_batch_end(batch, logs=logs)
+
+    # -- evaluate, and validation inside fit ------------------------------------------
+    def on_test_begin(self, logs=None):
+        """Called at the beginning of `evaluate` and of each validation pass."""
+
+    def on_test_end(self, logs=None):
+        """Called at the end of `evaluate` and of each validation pass, with
+        the metrics (without the `val_` prefix)."""
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called before each batch of `evaluate` or of validation."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called after each batch of `evaluate` or of validation."""
+
+    # -- predict -------------------------------------------------------------------------
+    def on_predict_begin(self, logs=None):
+        """Called at the beginning of `predict`."""
+
+    def on_predict_end(self, logs=None):
+        """Called at the end of `predict`."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Called before each batch of `predict`."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """Called after each batch of `predict`."""
+
+    # -- which batch hooks are worth calling -----------------------------------------
+    def _implements_hook(self, hook: str) -> bool:
+        """Whether this callback does something in the batch hook `hook`.
+
+        Batch hooks run thousands of times per epoch, so `CallbackList` calls
+        them only on callbacks that override them (or one of their legacy
+        aliases), in the class or as instance attributes (`LambdaCallback`).
+        """
+        own = getattr(self, "__dict__", {})
+        for name in _BATCH_HOOKS.get(hook, (hook,)):
+            if name in own or getattr(type(self), name, None) is not getattr(Callback, name):
+                return True
+        return False
+
+
+def _flatten(callbacks) -> list:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, CallbackList):
+        return list(callbacks.callbacks)
+    if isinstance(callbacks, (Callback, type)) or not isinstance(callbacks, Iterable):
+        callbacks = [callbacks]
+    out = []
+    for cb in callbacks:
+        if isinstance(cb, (list, tuple)):
+            out.extend(_flatten(cb))
+        elif isinstance(cb, Callback):
+            out.append(cb)
+        elif isinstance(cb, type) and issubclass(cb, Callback):
+            raise TypeError(
+                f"`callbacks` must hold callback instances, but received the class "
+                f"{cb.__name__}. Did you mean {cb.__name__}(...)?"
+            )
+        else:
+            raise TypeError(
+                "`callbacks` must be a list of `kerasette.callbacks.Callback` "
+                f"instances. Received: {cb!r} of type {type(cb).__name__}"
+            )
+    return out
+
+
+class CallbackList:
+    """Calls each hook on a list of callbacks, in order.
+
+    Args:
+        callbacks: a list of `Callback` instances (or one callback).
+        add_history: append a `History` callback unless the list has one.
+        add_progbar: append a `ProgbarLogger` unless the list has one.
+        model: the model the callbacks act on (`set_model`); it also gets
+            `model.history`, the `History` callback.
+        **params: passed to every callback with `set_params`, e.g.
+            `verbose=1, epochs=10, steps=469`.
+
+    `History` and `ProgbarLogger` come last, as in tf.keras 2: the epoch logs
+    they see include what earlier callbacks added (`lr`).
+
+    Batch hooks are only called on the callbacks that implement them; the
+    attributes `_should_call_train_batch_hooks` (and `_test_`, `_predict_`)
+    tell the loop whether any does, so it can skip preparing batch logs.
+
+    Example:
+        >>> import kerasette as keras
+        >>> seen = []
+        >>> log_epochs = keras.callbacks.LambdaCallback(
+        ...     on_epoch_end=lambda epoch, logs: seen.append((epoch, logs["loss"])))
+        >>> callbacks = keras.callbacks.CallbackList(
+        ...     [log_epochs], add_history=True, verbose=0, epochs=2, steps=1)
+        >>> callbacks.on_train_begin()
+        >>> for epoch in range(2):
+        ...     callbacks.on_epoch_begin(epoch)
+        ...     callbacks.on_train_batch_begin(0)
+        ...     callbacks.on_train_batch_end(0, {"loss": 1.0 / (epoch + 1)})
+        ...     callbacks.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
+        >>> callbacks.on_train_end({"loss": 0.5})
+        >>> seen
+        [(0, 1.0), (1, 0.5)]
+        >>> callbacks.history.history
+        {'loss': [1.0, 0.5]}
+    """
+
+    def __init__(self, callbacks=None, add_history: bool = False, add_progbar: bool = False,
+                 model=None, **params):
+        self.callbacks = _flatten(callbacks)
+        self.model = None
+        self.params = {}
+        self._add_default_callbacks(add_history, add_progbar)
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+        self._sort_batch_hooks()
+
+    def _add_default_callbacks(self, add_history: bool, add_progbar: bool) -> None:
+        from kerasette.callbacks.history import History
+        from kerasette.callbacks.progbar import ProgbarLogger
+
+        self._history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        self._progbar = next((cb for cb in self.callbacks if isinstance(cb, ProgbarLogger)),
+                             None)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger(count_mode="steps")
+            self.callbacks.append(self._progbar)
+
+    def _sort_batch_hooks(self) -> None:
+        # Bound methods of the callbacks that act on each batch hook: a batch
+        # hook nobody implements costs one call and an empty loop.
+        for hook in _BATCH_HOOKS:
+            methods = [getattr(cb, hook) for cb in self.callbacks if cb._implements_hook(hook)]
+            setattr(self, "_" + hook, methods)
+        self._should_call_train_batch_hooks = bool(
+            self._on_train_batch_begin or self._on_train_batch_end)
+        self._should_call_test_batch_hooks = bool(
+            self._on_test_batch_begin or self._on_test_batch_end)
+        self._should_call_predict_batch_hooks = bool(
+            self._on_predict_batch_begin or self._on_predict_batch_end)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.extend(_flatten([callback]))
+        self._sort_batch_hooks()
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+        for callback in self.callbacks:
+            callback.set_params(params)
+        self._sort_batch_hooks()  # e.g. the progress bar's batch hooks depend on verbose
+
+    def set_model(self, model) -> None:
+        self.model = model
+        if self._history is not None:
+            model.history = self._history
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    @property
+    def history(self):
+        """The `History` callback in the list, or None."""
+        return self._history
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self) -> int:
+        return len(self.callbacks)
+
+    # -- hooks called once per fit / evaluate / predict / epoch ----------------------------
+    def _call(self, hook: str, logs) -> None:
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            getattr(callback, hook)(logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
+
+    # -- batch hooks: only the callbacks that implement them ---------------------------
+    def on_train_batch_begin(self, batch, logs=None):
+        for hook in self._on_train_batch_begin:
+            hook(batch, {} if logs is None else logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        for hook in self._on_train_batch_end:
+            hook(batch, {} if logs is None else logs)
+
+    # tf.keras 2 keeps these names on CallbackList too.
+    on_batch_begin = on_train_batch_begin
+    on_batch_end = on_train_batch_end
+
+    def on_test_batch_begin(self, batch, logs=None):
+        for hook in self._on_test_batch_begin:
+            hook(batch, {} if logs is None else logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        for hook in self._on_test_batch_end:
+            hook(batch, {} if logs is None else logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        for hook in self._on_predict_batch_begin:
+            hook(batch, {} if logs is None else logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        for hook in self._on_predict_batch_end:
+            hook(batch, {} if logs is None else logs)

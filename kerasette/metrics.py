@@ -1,0 +1,2010 @@
+"""Stateful metrics with tf.keras 2's names, defaults and numerics.
+
+A metric accumulates statistics batch after batch (`update_state`) and
+reports a value computed from them (`result`). The state lives in
+non-trainable `Variable`s on the active backend and is updated in place with
+the backend's array module, so a training loop on the GPU never waits for a
+metric: only the caller reads host floats (`float(m.result())`) when it
+wants to display them.
+
+Each metric here behaves like its tf.keras 2 namesake: the same default
+name, the same handling of `sample_weight` (a running weighted mean
+`sum(values * w) / sum(w)`), the same threshold layout and interpolation for
+`AUC`, the same squeezing of `(batch, 1)` labels. Per-sample functions
+(`binary_accuracy`, `mean_squared_error`, ...) return one value per sample,
+as tf.keras 2's do.
+
+The string `"accuracy"` means different formulas for different outputs, so
+`get("accuracy")` returns tf.keras 2's exact-match `accuracy` function,
+while `compile(metrics=["accuracy"])` resolves it from the shapes of
+`y_true` and `y_pred` with `get_accuracy_metric` (or `get_metric_object`,
+which handles every kind of metric identifier the way `compile` does).
+
+Example:
+    >>> m = BinaryAccuracy()
+    >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+    >>> float(m.result())
+    0.75
+    >>> m.name
+    'binary_accuracy'
+    >>> get_accuracy_metric("acc", (None, 1), (None, 1)).name
+    'acc'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from types import MappingProxyType
+
+import numpy as np
+
+from kerasette import backend as _backend
+from kerasette import ops
+from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.saving.registry import NameTable
+from kerasette.utils.naming import to_snake_case, unique_name
+
+__all__ = [
+    "AUC",
+    "Accuracy",
+    "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "FalseNegatives",
+    "FalsePositives",
+    "Mean",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanMetricWrapper",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "RootMeanSquaredError",
+    "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy",
+    "Sum",
+    "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
+    "accuracy",
+    "binary_accuracy",
+    "binary_crossentropy",
+    "categorical_accuracy",
+    "categorical_crossentropy",
+    "deserialize",
+    "get",
+    "get_accuracy_metric",
+    "get_metric_object",
+    "mae",
+    "mape",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "mse",
+    "msle",
+    "serialize",
+    "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
+]
+
+# tf.keras 2's `backend.epsilon()` and `metrics_utils.NEG_INF`.
+EPSILON = 1e-7
+NEG_INF = -1e10
+
+Shape = Sequence  # a tuple of ints (None for an unknown batch size)
+
+
+# -- device helpers ---------------------------------------------------------------
+def _xp():
+    return _backend.get_backend().xp
+
+
+def _device(x, dtype=None):
+    """The backend array behind `x`; host data crosses to the device here.
+
+    Tensors and backend arrays are used as they are (no copy, no host
+    round trip); lists, numbers and NumPy arrays go through
+    `ops.convert_to_tensor`, the explicit host-to-device boundary.
+    """
+    if isinstance(x, Tensor):
+        data = x.data
+    elif _backend.get_backend().is_array(x):
+        data = x
+    else:
+        data = ops.convert_to_tensor(x).data
+    if dtype is not None and data.dtype != dtype:
+        data = data.astype(dtype)
+    return data
+
+
+def _floating(data):
+    """Integer or boolean data as floatx; floating data unchanged."""
+    if data.dtype.kind != "f":
+        return data.astype(_backend.floatx())
+    return data
+
+
+def _squeeze_last(a):
+    return a.reshape(a.shape[:-1])
+
+
+def _squeeze_pair(y_true, y_pred):
+    """tf.keras 2's `squeeze_or_expand_dimensions(y_pred, y_true)`: drops a
+    trailing 1 from whichever of the two has one rank more, except for the
+    sparse case (labels `(batch,)` against predictions `(batch, classes)`)."""
+    pr, tr = y_pred.ndim, y_true.ndim
+    if pr - tr != 1 or (pr and y_pred.shape[-1] == 1):
+        if pr - tr == 1 and y_pred.shape[-1] == 1:
+            y_pred = _squeeze_last(y_pred)
+        elif tr - pr == 1 and y_true.shape[-1] == 1:
+            y_true = _squeeze_last(y_true)
+    return y_true, y_pred
+
+
+def _fit_weight_rank(w, ndim):
+    """Squeezes or expands the last axis of `w` when its rank is one off."""
+    if w.ndim == 0:
+        return w
+    if w.ndim - ndim == 1 and w.shape[-1] == 1:
+        return _squeeze_last(w)
+    if ndim - w.ndim == 1:
+        return w.reshape(w.shape + (1,))
+    return w
+
+
+def _broadcastable(w_shape, v_shape) -> bool:
+    """tf.keras 2's `broadcast_weights` rule: a scalar, or the same rank with
+    every axis either 1 or equal."""
+    if len(w_shape) == 0:
+        return True
+    return len(w_shape) == len(v_shape) and all(
+        a == b or a == 1 for a, b in zip(w_shape, v_shape))
+
+
+def _divide_no_nan(a, b):
+    """`a / b`, and 0 where `b == 0` (no warning, no NaN)."""
+    xp = _xp()
+    zero = b == 0
+    safe = xp.where(zero, xp.ones_like(b), b)
+    return xp.where(zero, xp.zeros_like(a), a / safe)
+
+
+def _result_tensor(data) -> Tensor:
+    return Tensor(data)
+
+
+# -- validation -------------------------------------------------------------------
+def _check_int(value, name, owner, minimum=0, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(
+            f"{owner} expects `{name}` to be an integer >= {minimum}"
+            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _check_real(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{owner} expects `{name}` to be a finite number. "
+                         f"Received: {name}={value!r}")
+    return float(value)
+
+
+def _parse_thresholds(thresholds, default, owner):
+    """tf.keras 2's `parse_init_thresholds`: a list of floats in [0, 1]."""
+    if thresholds is None:
+        return [float(default)]
+    values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) \
+        else [thresholds]
+    if not values:
+        raise ValueError(f"{owner} expects at least one threshold. Received: thresholds=[]")
+    bad = [t for t in values
+           if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t <= 1]
+    if bad:
+        raise ValueError(f"{owner}: threshold values must be in [0, 1]. Invalid values: {bad}. "
+                         f"Received: thresholds={thresholds!r}")
+    return [float(t) for t in values]
+
+
+def _evenly_distributed(thresholds) -> bool:
+    """tf.keras 2's `is_evenly_distributed_thresholds`."""
+    n = len(thresholds)
+    if n < 3:
+        return False
+    even = np.arange(n, dtype=np.float32) / (n - 1)
+    return bool(np.allclose(thresholds, even, atol=EPSILON))
+
+
+def _json_ready(value):
+    """Config values as plain Python (tuples become lists)."""
+    if isinstance(value, tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
+
+
+# -- the base class -----------------------------------------------------------------
+class Metric:
+    """Base class of metrics: state, `update_state`, `result`, `reset_state`.
+
+    Subclasses create their state in `__init__` with `add_weight`, update it
+    in place in `update_state`, and compute the value in `result` without
+    reading anything back to the host.
+
+    Args:
+        name: the metric's name (the key in `fit`'s logs). `None` gives the
+            snake-case class name, made unique (`auc`, `auc_1`, ...), as in
+            tf.keras 2.
+        dtype: dtype of the state and the result; `floatx()` (float32) by
+            default.
+
+    Example (tf.keras 2's custom-metric example):
+        >>> from kerasette import ops
+        >>> class BinaryTruePositives(Metric):
+        ...     def __init__(self, name="binary_true_positives", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.true_positives = self.add_weight(name="tp", initializer="zeros")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         y_true = ops.convert_to_tensor(y_true)
+        ...         y_pred = ops.convert_to_tensor(y_pred)
+        ...         values = ops.cast(ops.equal(y_true, 1) * ops.equal(y_pred, 1), "float32")
+        ...         self.true_positives.assign_add(ops.sum(values))
+        ...     def result(self):
+        ...         return self.true_positives
+        >>> m = BinaryTruePositives()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> float(m.result())
+        2.0
+    """
+
+    def __init__(self, name: str | None = None, dtype=None):
+        if name is None:
+            name = unique_name(to_snake_case(type(self).__name__))
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{type(self).__name__} expects `name` to be a non-empty string. "
+                             f"Received: name={name!r}")
+        try:
+            np_dtype = np.dtype(dtype or _backend.floatx())
+        except TypeError as err:
+            raise ValueError(f"{type(self).__name__}: unknown dtype. Received: dtype={dtype!r}") \
+                from err
+        if np_dtype.kind != "f":
+            raise ValueError(f"{type(self).__name__} expects a floating dtype for its state. "
+                             f"Received: dtype={dtype!r}")
+        self.name = name
+        self._np_dtype = np_dtype
+        self._variables: list[Variable] = []
+
+    # -- properties ------------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        """The dtype of the state and the result, as a name (`"float32"`)."""
+        return self._np_dtype.name
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The state variables, in creation order."""
+        return list(self._variables)
+
+    @property
+    def weights(self) -> list[Variable]:
+        """tf.keras 2's other name for `variables`."""
+        return self.variables
+
+    # -- state -----------------------------------------------------------------------
+    def add_weight(self, name: str, shape=(), initializer="zeros", dtype=None) -> Variable:
+        """Creates a zero-initialised, non-trainable state variable.
+
+        Args:
+            name: the variable's name (`"total"` becomes `"total:0"`).
+            shape: the variable's shape.
+            initializer: only `"zeros"` (what every built-in metric uses).
+            dtype: the variable's dtype; the metric's by default.
+
+        Returns:
+            The new `Variable`.
+        """
+        if initializer not in ("zeros", None):
+            raise ValueError(f"Metric state is initialised with zeros. "
+                             f"Received: initializer={initializer!r}")
+        dt = np.dtype(dtype) if dtype is not None else self._np_dtype
+        value = _xp().zeros(tuple(shape), dtype=dt)
+        var = Variable(value, trainable=False, name=f"{name}:0", dtype=dt)
+        self._variables.append(var)
+        return var
+
+    def update_state(self, *args, **kwargs) -> None:
+        """Accumulates statistics from one batch (implemented by subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
+
+    def result(self) -> Tensor:
+        """The metric's value from the state so far (implemented by subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement result().")
+
+    def reset_state(self) -> None:
+        """Sets every state variable back to zero (between epochs)."""
+        for v in self._variables:
+            v.data[...] = 0
+
+    def reset_states(self) -> None:
+        """The tf.keras 2.0-2.4 spelling of `reset_state`."""
+        self.reset_state()
+
+    def merge_state(self, metrics) -> None:
+        """Adds the state of other metrics of the same kind into this one."""
+        xp = _xp()
+        for other in metrics:
+            if len(other.variables) != len(self._variables) or any(
+                    a.shape != b.shape for a, b in zip(self._variables, other.variables)):
+                raise ValueError(f"Metric {other!r} is not compatible with {self!r}.")
+            for mine, theirs in zip(self._variables, other.variables):
+                xp.add(mine.data, theirs.data, out=mine.data)
+
+    def __call__(self, *args, **kwargs) -> Tensor:
+        """Updates the state with one batch, then returns `result()`."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    # -- config ----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments, as JSON-ready values."""
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Rebuilds a metric from `get_config()`'s dict."""
+        return cls(**dict(config))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+# -- reductions -----------------------------------------------------------------------
+class _Reduce(Metric):
+    """Running `sum` or weighted `mean` of values (tf.keras 2's `Reduce`)."""
+
+    _reduction = "weighted_mean"
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_weight("total")
+        if self._reduction != "sum":
+            self.count = self.add_weight("count")
+
+    def _accumulate(self, values, sample_weight=None) -> None:
+        xp = _xp()
+        values = _device(values, self._np_dtype)
+        if sample_weight is None:
+            total_inc = xp.sum(values)
+            count_inc = float(values.size)
+        elif isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+            # A Python number stays on the host: no transfer for the weight
+            # `fit` gives its loss tracker every batch.
+            w = float(sample_weight)
+            total_inc = xp.sum(values * w)
+            count_inc = w * values.size
+        else:
+            w = _fit_weight_rank(_device(sample_weight, self._np_dtype), values.ndim)
+            if not _broadcastable(w.shape, values.shape):
+                if w.ndim < values.ndim and _broadcastable(w.shape, values.shape[:w.ndim]):
+                    # tf.keras 2 reduces values down to the weight's rank.
+                    axes = tuple(range(w.ndim, values.ndim))
+                    reduce = xp.sum if self._reduction == "sum" else xp.mean
+                    values = reduce(values, axis=axes)
+                else:
+                    raise ValueError(
+                        f"{self.name}: sample_weight of shape {tuple(w.shape)} cannot be "
+                        f"broadcast to the values of shape {tuple(values.shape)}. Pass one "
+                        "weight per sample, shape (batch,) or (batch, 1)."
+                    )
+            w = xp.broadcast_to(w, values.shape)
+            total_inc = xp.sum(values * w)
+            count_inc = xp.sum(w)
+        xp.add(self.total.data, total_inc, out=self.total.data)
+        if self._reduction != "sum":
+            xp.add(self.count.data, count_inc, out=self.count.data)
+
+    def update_state(self, values, sample_weight=None) -> None:
+        """Adds `values` (weighted by `sample_weight`) to the running state.
+
+        Args:
+            values: a tensor, array or number of any shape.
+            sample_weight: `None`, a number, or weights broadcastable to
+                `values` after tf.keras 2's squeeze/expand of the last axis
+                (`(batch,)` and `(batch, 1)` both work for `(batch,)` values).
+        """
+        self._accumulate(values, sample_weight)
+
+    def result(self) -> Tensor:
+        if self._reduction == "sum":
+            return _result_tensor(self.total.data.copy())
+        return _result_tensor(_divide_no_nan(self.total.data, self.count.data))
+
+
+class Sum(_Reduce):
+    """The running (weighted) sum of the values.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Sum()
+        >>> m.update_state([1, 3, 5, 7])
+        >>> float(m.result())
+        16.0
+    """
+
+    _reduction = "sum"
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class Mean(_Reduce):
+    """The running (weighted) mean of the values: `sum(values * w) / sum(w)`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Mean()
+        >>> m.update_state([1, 3, 5, 7])
+        >>> float(m.result())
+        4.0
+        >>> m.reset_state()
+        >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+        >>> float(m.result())
+        2.0
+    """
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+def _fn_name(fn) -> str:
+    """The name a metric function is serialized under."""
+    try:
+        return _FUNCTION_NAMES[fn]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable object
+        pass
+    registered = getattr(fn, "_registered_name", None)
+    if registered:
+        return registered
+    name = getattr(fn, "__name__", None)
+    if not name or name == "<lambda>":
+        raise ValueError(f"Metric function {fn!r} cannot be serialized: it has no name. Use a "
+                         "named function registered with kerasette.saving.register_serializable.")
+    return name
+
+
+class MeanMetricWrapper(Mean):
+    """The running weighted mean of a per-sample function `fn(y_true, y_pred)`.
+
+    Before calling `fn`, both inputs are cast to the metric's dtype and a
+    trailing axis of size 1 is squeezed when their ranks differ by one, as
+    in tf.keras 2.
+
+    Args:
+        fn: a function of `(y_true, y_pred, **kwargs)` returning per-sample
+            values (a tensor).
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        **kwargs: extra arguments for `fn` (saved in the config).
+
+    Example:
+        >>> m = MeanMetricWrapper(mean_absolute_error, name="mae")
+        >>> m.update_state([[0.0, 1.0]], [[1.0, 1.0]])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, fn: Callable, name=None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper expects a callable `fn`. Received: fn={fn!r}")
+        super().__init__(name=name, dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the per-sample values of one batch to the running mean.
+
+        Args:
+            y_true: the labels.
+            y_pred: the predictions.
+            sample_weight: `None`, a number, or per-sample weights of shape
+                `(batch,)` or `(batch, 1)` (or broadcastable to `fn`'s values).
+        """
+        yt = _device(y_true, self._np_dtype)
+        yp = _device(y_pred, self._np_dtype)
+        yt, yp = _squeeze_pair(yt, yp)
+        pred = Tensor(yp)
+        # As in tf.keras 2 (where casting to the same dtype is the identity),
+        # an unchanged softmax/sigmoid output keeps its logits, so a
+        # cross-entropy metric takes the stable path.
+        if isinstance(y_pred, Tensor) and y_pred._keras_logits is not None and yp is y_pred.data:
+            pred._keras_logits = Tensor(y_pred._keras_logits.data)
+        values = self._fn(Tensor(yt), pred, **self._fn_kwargs)
+        self._accumulate(values, sample_weight)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({k: _json_ready(v) for k, v in self._fn_kwargs.items()})
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = _fn_name(self._fn)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        fn = config.pop("fn", None)
+        if cls is MeanMetricWrapper:
+            if isinstance(fn, str):
+                fn = get(fn)
+            return cls(fn, **config)
+        return cls(**config)
+
+
+# -- per-sample functions -------------------------------------------------------------
+def _binary_matches(y_true, y_pred, threshold=0.5):
+    yt, yp = _squeeze_pair(_device(y_true), _device(y_pred))
+    yp = _floating(yp)
+    pred = (yp > float(threshold)).astype(yp.dtype)
+    return (yt == pred).astype(_backend.floatx())
+
+
+def _binary_matches_fn(y_true, y_pred, threshold=0.5) -> Tensor:
+    return Tensor(_binary_matches(y_true, y_pred, threshold))
+
+
+def accuracy(y_true, y_pred) -> Tensor:
+    """Exact equality of labels and predictions, averaged over the last axis.
+
+    This is tf.keras 2's `accuracy` function (what `get("accuracy")` gives):
+    it does not threshold or argmax. `compile(metrics=["accuracy"])` picks
+    binary, categorical or sparse accuracy instead (`get_accuracy_metric`).
+
+    Args:
+        y_true: labels.
+        y_pred: predictions of the same shape.
+
+    Returns:
+        A tensor of shape `y_true.shape[:-1]`.
+
+    Example:
+        >>> accuracy([[1], [2], [3], [4]], [[0], [2], [3], [4]]).numpy().tolist()
+        [0.0, 1.0, 1.0, 1.0]
+    """
+    xp = _xp()
+    yt, yp = _squeeze_pair(_device(y_true), _device(y_pred))
+    matches = (yt == yp).astype(_backend.floatx())
+    return Tensor(xp.mean(matches, axis=-1))
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5) -> Tensor:
+    """How often `y_pred > threshold` equals the 0/1 label, per sample.
+
+    Args:
+        y_true: 0/1 labels, shape `(batch, d)` (or `(batch,)`).
+        y_pred: probabilities (or scores, with a matching `threshold`).
+        threshold: predictions above it count as 1.
+
+    Returns:
+        The mean over the last axis: shape `(batch,)` for `(batch, d)` inputs.
+
+    Example:
+        >>> binary_accuracy([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]).numpy().tolist()
+        [1.0, 1.0, 1.0, 0.0]
+    """
+    return Tensor(_xp().mean(_binary_matches(y_true, y_pred, threshold), axis=-1))
+
+
+def _sparse_categorical_matches(yt, yp):
+    """tf.keras 2's `sparse_categorical_matches` on backend arrays."""
+    xp = _xp()
+    original_shape = yt.shape
+    reshape = False
+    if yt.ndim == yp.ndim:
+        if yt.shape[-1] != 1:
+            raise ValueError(
+                "Sparse categorical accuracy expects integer labels of shape (batch,) or "
+                f"(batch, 1). Received y_true of shape {tuple(yt.shape)} with y_pred of shape "
+                f"{tuple(yp.shape)}; for one-hot labels use categorical accuracy."
+            )
+        yt = _squeeze_last(yt)
+        reshape = True
+    pred = xp.argmax(yp, axis=-1)
+    if pred.dtype != yt.dtype:
+        pred = pred.astype(yt.dtype)
+    matches = (yt == pred).astype(_backend.floatx())
+    if reshape:
+        matches = matches.reshape(original_shape)
+    return matches
+
+
+def categorical_accuracy(y_true, y_pred) -> Tensor:
+    """Whether the arg-max of `y_pred` is the arg-max of the one-hot `y_true`.
+
+    Args:
+        y_true: one-hot labels, shape `(batch, classes)`.
+        y_pred: scores of the same shape (probabilities or logits).
+
+    Returns:
+        A tensor of 0/1 values of shape `(batch,)`.
+
+    Example:
+        >>> categorical_accuracy([[0, 0, 1], [0, 1, 0]],
+        ...                      [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]).numpy().tolist()
+        [0.0, 1.0]
+    """
+    xp = _xp()
+    return Tensor(_sparse_categorical_matches(xp.argmax(_device(y_true), axis=-1),
+                                              _device(y_pred)))
+
+
+def sparse_categorical_accuracy(y_true, y_pred) -> Tensor:
+    """Whether the arg-max of `y_pred` equals the integer label.
+
+    Args:
+        y_true: integer (or integral float) labels, shape `(batch,)` or
+            `(batch, 1)`.
+        y_pred: scores, shape `(batch, classes)`.
+
+    Returns:
+        A tensor of 0/1 values of the shape of `y_true` (tf.keras 2 keeps a
+        `(batch, 1)` label shape).
+
+    Example:
+        >>> sparse_categorical_accuracy([[2], [1]],
+        ...                             [[0.1, 0.6, 0.3], [0.05, 0.95, 0]]).numpy().tolist()
+        [[0.0], [1.0]]
+    """
+    return Tensor(_sparse_categorical_matches(_device(y_true), _device(y_pred)))
+
+
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k: the target is in the top `k` when fewer than `k`
+    classes score strictly higher (ties straddling the boundary count as in);
+    out-of-range targets and rows with non-finite scores give False."""
+    xp = _xp()
+    num_classes = predictions.shape[-1]
+    targets = targets.astype(xp.int64)
+    valid = (targets >= 0) & (targets < num_classes)
+    safe = xp.clip(targets, 0, num_classes - 1)
+    target_score = xp.take_along_axis(predictions, safe[:, None], axis=-1)[:, 0]
+    higher = xp.sum(predictions > target_score[:, None], axis=-1)
+    finite = xp.all(xp.isfinite(predictions), axis=-1)
+    return (higher < k) & valid & finite
+
+
+def _sparse_top_k_matches(yt, yp, k):
+    original_shape = yt.shape
+    reshape = False
+    if yp.ndim > 2:
+        yp = yp.reshape(-1, yp.shape[-1])
+    if yt.ndim > 1:
+        reshape = True
+        yt = yt.reshape(-1)
+    matches = _in_top_k(yt, yp, k).astype(_backend.floatx())
+    if reshape:
+        matches = matches.reshape(original_shape)
+    return matches
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5) -> Tensor:
+    """Whether the one-hot label's class is among the `k` highest scores.
+
+    Args:
+        y_true: one-hot labels, shape `(batch, classes)`.
+        y_pred: scores of the same shape.
+        k: how many of the highest scores count.
+
+    Returns:
+        A tensor of 0/1 values of shape `(batch,)`.
+
+    Example:
+        >>> top_k_categorical_accuracy([[0, 0, 1], [0, 1, 0]],
+        ...                            [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], k=1).numpy().tolist()
+        [0.0, 1.0]
+    """
+    k = _check_int(k, "k", "top_k_categorical_accuracy", minimum=1, allow_none=False)
+    xp = _xp()
+    return Tensor(_sparse_top_k_matches(xp.argmax(_device(y_true), axis=-1),
+                                        _floating(_device(y_pred)), k))
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5) -> Tensor:
+    """Whether the integer label is among the `k` highest scores.
+
+    Args:
+        y_true: integer labels, shape `(batch,)` or `(batch, 1)`.
+        y_pred: scores, shape `(batch, classes)`.
+        k: how many of the highest scores count.
+
+    Returns:
+        A tensor of 0/1 values of the shape of `y_true`.
+
+    Example:
+        >>> sparse_top_k_categorical_accuracy(
+        ...     [2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], k=1).numpy().tolist()
+        [0.0, 1.0]
+    """
+    k = _check_int(k, "k", "sparse_top_k_categorical_accuracy", minimum=1, allow_none=False)
+    return Tensor(_sparse_top_k_matches(_device(y_true), _floating(_device(y_pred)), k))
+
+
+def _regression_pair(y_true, y_pred):
+    yp = _floating(_device(y_pred))
+    yt = _device(y_true, yp.dtype)
+    return yt, yp
+
+
+def mean_squared_error(y_true, y_pred) -> Tensor:
+    """`mean((y_pred - y_true) ** 2)` over the last axis, per sample.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions of the same shape.
+
+    Returns:
+        A tensor of shape `y_pred.shape[:-1]`.
+
+    Example:
+        >>> mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]]).numpy().tolist()
+        [0.5]
+    """
+    xp = _xp()
+    yt, yp = _regression_pair(y_true, y_pred)
+    return Tensor(xp.mean(xp.square(yp - yt), axis=-1))
+
+
+def mean_absolute_error(y_true, y_pred) -> Tensor:
+    """`mean(|y_pred - y_true|)` over the last axis, per sample.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions of the same shape.
+
+    Returns:
+        A tensor of shape `y_pred.shape[:-1]`.
+
+    Example:
+        >>> mean_absolute_error([[0.0, 1.0]], [[1.0, 1.0]]).numpy().tolist()
+        [0.5]
+    """
+    xp = _xp()
+    yt, yp = _regression_pair(y_true, y_pred)
+    return Tensor(xp.mean(xp.abs(yp - yt), axis=-1))
+
+
+def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+    """`100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))`, per sample.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions of the same shape.
+
+    Returns:
+        A tensor of shape `y_pred.shape[:-1]`.
+
+    Example:
+        >>> mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]]).numpy().tolist()
+        [37.5]
+    """
+    xp = _xp()
+    yt, yp = _regression_pair(y_true, y_pred)
+    diff = xp.abs((yt - yp) / xp.maximum(xp.abs(yt), EPSILON))
+    return Tensor(100.0 * xp.mean(diff, axis=-1))
+
+
+def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+    """`mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)) ** 2)`.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions of the same shape.
+
+    Returns:
+        A tensor of shape `y_pred.shape[:-1]`.
+
+    Example:
+        >>> round(float(mean_squared_logarithmic_error([[0.0, 1.0]], [[1.0, 1.0]])[0]), 5)
+        0.24023
+    """
+    xp = _xp()
+    yt, yp = _regression_pair(y_true, y_pred)
+    first = xp.log(xp.maximum(yp, EPSILON) + 1.0)
+    second = xp.log(xp.maximum(yt, EPSILON) + 1.0)
+    return Tensor(xp.mean(xp.square(first - second), axis=-1))
+
+
+# tf.keras 2's short names are the same functions.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+
+
+def _losses():
+    try:
+        from kerasette import losses
+    except ImportError as err:  # pragma: no cover - depends on the build
+        raise ImportError("Cross-entropy metrics use kerasette.losses, which is not "
+                          "available in this build.") from err
+    return losses
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                        axis=-1) -> Tensor:
+    """Per-sample binary cross-entropy; `kerasette.losses.binary_crossentropy`.
+
+    Args:
+        y_true: 0/1 labels.
+        y_pred: probabilities (or logits with `from_logits=True`).
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: squeezes the labels towards 0.5.
+        axis: the axis averaged over.
+
+    Returns:
+        A tensor of per-sample losses.
+    """
+    return _losses().binary_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                         label_smoothing=label_smoothing, axis=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                             axis=-1) -> Tensor:
+    """Per-sample categorical cross-entropy; `kerasette.losses.categorical_crossentropy`.
+
+    Args:
+        y_true: one-hot labels.
+        y_pred: probabilities (or logits with `from_logits=True`).
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: mixes the labels with the uniform distribution.
+        axis: the class axis.
+
+    Returns:
+        A tensor of per-sample losses.
+    """
+    return _losses().categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                              label_smoothing=label_smoothing, axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
+                                    ignore_class=None) -> Tensor:
+    """Per-sample sparse categorical cross-entropy;
+    `kerasette.losses.sparse_categorical_crossentropy`.
+
+    Args:
+        y_true: integer labels.
+        y_pred: probabilities (or logits with `from_logits=True`).
+        from_logits: whether `y_pred` holds logits.
+        axis: the class axis.
+        ignore_class: a label whose samples count as zero loss.
+
+    Returns:
+        A tensor of per-sample losses.
+    """
+    kwargs = {"from_logits": from_logits, "axis": axis}
+    if ignore_class is not None:
+        kwargs["ignore_class"] = ignore_class
+    return _losses().sparse_categorical_crossentropy(y_true, y_pred, **kwargs)
+
+
+# -- accuracy and regression metric classes ---------------------------------------------
+class Accuracy(MeanMetricWrapper):
+    """How often predictions equal labels exactly (tf.keras 2's `Accuracy`).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Accuracy()
+        >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+        >>> float(m.result())
+        0.75
+    """
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often `y_pred > threshold` matches the 0/1 label.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        threshold: predictions above it count as 1.
+
+    Example:
+        >>> m = BinaryAccuracy()
+        >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+        >>> float(m.result())
+        0.75
+        >>> m.reset_state()
+        >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]],
+        ...                sample_weight=[1, 0, 0, 1])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        threshold = _check_real(threshold, "threshold", "BinaryAccuracy")
+        # tf.keras 2 averages element matches (not per-sample means) here.
+        super().__init__(_binary_matches_fn, name=name, dtype=dtype, threshold=threshold)
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often the arg-max of `y_pred` matches the one-hot label.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = CategoricalAccuracy()
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]],
+        ...                sample_weight=[0.7, 0.3])
+        >>> round(float(m.result()), 6)
+        0.3
+    """
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often the arg-max of `y_pred` matches the integer label.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = SparseCategoricalAccuracy()
+        >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label's class is among the `k` highest scores.
+
+    Args:
+        k: how many of the highest scores count.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = TopKCategoricalAccuracy(k=1)
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        k = _check_int(k, "k", "TopKCategoricalAccuracy", minimum=1, allow_none=False)
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the `k` highest scores.
+
+    Args:
+        k: how many of the highest scores count.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = SparseTopKCategoricalAccuracy(k=1)
+        >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        k = _check_int(k, "k", "SparseTopKCategoricalAccuracy", minimum=1, allow_none=False)
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """The running mean of `mean_squared_error`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = MeanSquaredError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.25
+    """
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """The running mean of `mean_absolute_error`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = MeanAbsoluteError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]], sample_weight=[1, 0])
+        >>> float(m.result())
+        0.5
+    """
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """The running mean of `mean_absolute_percentage_error`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = MeanAbsolutePercentageError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        250000000.0
+    """
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
+
+
+class MeanSquaredLogarithmicError(MeanMetricWrapper):
+    """The running mean of `mean_squared_logarithmic_error`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = MeanSquaredLogarithmicError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> round(float(m.result()), 6)
+        0.120113
+    """
+
+    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(Mean):
+    """`sqrt` of the running weighted mean of the squared errors.
+
+    The mean is over every element (not per-sample means), as in tf.keras 2.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = RootMeanSquaredError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.5
+        >>> m.reset_state()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]], sample_weight=[1, 0])
+        >>> round(float(m.result()), 6)
+        0.707107
+    """
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the squared errors of one batch.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            sample_weight: optional per-sample weights.
+        """
+        xp = _xp()
+        yt, yp = _squeeze_pair(_device(y_true, self._np_dtype), _device(y_pred, self._np_dtype))
+        self._accumulate(xp.square(yp - yt), sample_weight)
+
+    def result(self) -> Tensor:
+        return _result_tensor(_xp().sqrt(_divide_no_nan(self.total.data, self.count.data)))
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    """The running mean of the binary cross-entropy (`kerasette.losses`).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        from_logits: whether predictions are logits.
+        label_smoothing: squeezes the labels towards 0.5.
+    """
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0):
+        super().__init__(binary_crossentropy, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    """The running mean of the categorical cross-entropy (`kerasette.losses`).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        from_logits: whether predictions are logits.
+        label_smoothing: mixes the labels with the uniform distribution.
+        axis: the class axis.
+    """
+
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0, axis=-1):
+        super().__init__(categorical_crossentropy, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), label_smoothing=label_smoothing,
+                         axis=axis)
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """The running mean of the sparse categorical cross-entropy (`kerasette.losses`).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        from_logits: whether predictions are logits.
+        ignore_class: a label whose samples count as zero loss.
+        axis: the class axis.
+    """
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
+                 ignore_class=None, axis=-1):
+        super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), ignore_class=ignore_class, axis=axis)
+
+
+# -- confusion-matrix metrics -------------------------------------------------------------
+def _filter_top_k(x, k):
+    """Keeps the `k` largest values on the last axis (the lower index first
+    among ties, like tf.math.top_k) and sets the rest to NEG_INF."""
+    xp = _xp()
+    order = xp.argsort(-x, axis=-1, kind="stable")
+    ranks = xp.argsort(order, axis=-1, kind="stable")
+    return xp.where(ranks < k, x, NEG_INF)
+
+
+# Entries of the (thresholds x predictions) comparison made at once: bounds
+# the temporary at 16 MiB of float32 however large the batch.
+_CHUNK = 1 << 22
+
+
+def _threshold_sums(keys, levels, columns, *, inclusive, multi_label, dtype):
+    """Weighted counts of the keys above (or not above) each level.
+
+    For each `(name, weights, side)` of `columns` and each level `t`: the
+    sum of `weights` where `key > t` (`>=` when `inclusive`), or where not
+    (`side="below"`). One comparison and one matrix product per chunk of
+    samples, all in `dtype`: no scatter (CuPy's `bincount` reads its input's
+    maximum back to the host) and no float64 accumulator.
+    """
+    xp = _xp()
+    n = keys.shape[0]
+    width = levels.shape[0] * (keys.shape[1] if multi_label else 1)
+    step = max(1, _CHUNK // max(width, 1))
+    out = {}
+    for start in range(0, n, step) or [0]:
+        k = keys[start:start + step]
+        if multi_label:
+            above = (k[None] >= levels[:, None, None]) if inclusive else \
+                (k[None] > levels[:, None, None])
+        else:
+            above = (k[None, :] >= levels[:, None]) if inclusive else (k[None, :] > levels[:, None])
+        above = above.astype(dtype)
+        below = None
+        for name, weights, side in columns:
+            w = weights[start:start + step]
+            if side == "below":
+                below = 1.0 - above if below is None else below
+                mask = below
+            else:
+                mask = above
+            part = xp.sum(mask * w[None], axis=1) if multi_label else xp.matmul(mask, w)
+            out[name] = part if name not in out else out[name] + part
+    return out
+
+
+def _confusion_counts(want, y_true, y_pred, sample_weight, *, thresholds, thresholds_device,
+                      evenly, top_k=None, class_id=None, multi_label=False, label_weights=None,
+                      dtype, owner):
+    """tf.keras 2's `update_confusion_matrix_variables`, as increments.
+
+    For each threshold `t`: tp counts label 1 with `y_pred > t`, fp label 0
+    with `y_pred > t`, fn label 1 with `y_pred <= t`, tn label 0 with
+    `y_pred <= t`, each weighted. With evenly spaced thresholds a prediction
+    is compared through its bucket `ceil(p * (T - 1)) - 1`, as in tf.keras
+    2's optimized path, so values at a threshold land on the same side.
+
+    Returns:
+        A dict from each key of `want` ("tp", "fp", "tn", "fn") to an array
+        of shape `(T,)`, or `(T, labels)` when `multi_label`.
+    """
+    xp = _xp()
+    yt = _device(y_true, dtype)
+    yp = _device(y_pred, dtype)
+    yt, yp = _squeeze_pair(yt, yp)
+    if tuple(yt.shape) != tuple(yp.shape):
+        raise ValueError(f"{owner}: y_true and y_pred must have the same shape. Received "
+                         f"y_true of shape {tuple(yt.shape)} and y_pred of shape "
+                         f"{tuple(yp.shape)}.")
+    w = None
+    if sample_weight is not None:
+        w = _fit_weight_rank(_device(sample_weight, dtype), yp.ndim)
+        if not _broadcastable(w.shape, yp.shape):
+            raise ValueError(f"{owner}: sample_weight of shape {tuple(w.shape)} cannot be "
+                             f"broadcast to y_pred of shape {tuple(yp.shape)}.")
+        w = xp.broadcast_to(w, yp.shape)
+    if top_k is not None:
+        yp = _filter_top_k(yp, top_k)
+    if class_id is not None:
+        if yp.ndim == 0 or class_id >= yp.shape[-1]:
+            raise ValueError(f"{owner}: class_id={class_id} is out of range for predictions of "
+                             f"shape {tuple(yp.shape)}.")
+        yt, yp = yt[..., class_id], yp[..., class_id]
+        if w is not None:
+            w = w[..., class_id]
+    if label_weights is not None and not multi_label:
+        if yp.ndim == 0 or yp.shape[-1] != label_weights.shape[0]:
+            raise ValueError(f"{owner}: label_weights has {label_weights.shape[0]} entries but "
+                             f"y_pred has shape {tuple(yp.shape)}.")
+        lw = xp.broadcast_to(label_weights, yp.shape)
+        w = lw if w is None else w * lw
+    if multi_label:
+        if yp.ndim != 2:
+            raise ValueError(f"{owner}: y_pred must have rank 2 when multi_label=True. "
+                             f"Received shape {tuple(yp.shape)}.")
+    else:
+        yt, yp = yt.reshape(-1), yp.reshape(-1)
+        if w is not None:
+            w = w.reshape(-1)
+
+    positive = (yt != 0).astype(dtype)
+    true_w = positive if w is None else positive * w
+    false_w = (1.0 - positive) if w is None else (1.0 - positive) * w
+    num_thresholds = len(thresholds)
+
+    columns = [(key, true_w if key in ("tp", "fn") else false_w,
+                "above" if key in ("tp", "fp") else "below")
+               for key in ("tp", "fp", "fn", "tn") if key in want]
+    if evenly:
+        # tf.keras 2's bucketing for evenly spaced thresholds: a prediction
+        # p counts as above threshold t_i exactly when its bucket
+        # ceil(p * (T - 1)) - 1 is >= i (p == t_i falls below t_i).
+        p = xp.clip(yp, 0.0, 1.0)
+        bucket = xp.ceil(p * float(num_thresholds - 1)) - 1.0
+        if thresholds[0] < 0.0 or thresholds[-1] > 1.0:
+            # Every prediction in [0, 1] exceeds the first threshold (-eps).
+            bucket = xp.maximum(bucket, 0.0)
+        levels = xp.arange(num_thresholds, dtype=dtype)
+        return _threshold_sums(bucket, levels, columns, inclusive=True,
+                               multi_label=multi_label, dtype=dtype)
+    return _threshold_sums(yp, thresholds_device, columns, inclusive=False,
+                           multi_label=multi_label, dtype=dtype)
+
+
+_VAR_NAMES = MappingProxyType({"tp": "true_positives", "fp": "false_positives",
+                               "tn": "true_negatives", "fn": "false_negatives"})
+
+
+class _ThresholdMetric(Metric):
+    """Shared state handling of the confusion-matrix metrics."""
+
+    _keys: tuple = ()
+    _var_names = _VAR_NAMES
+
+    def _setup_thresholds(self, thresholds):
+        self.thresholds = thresholds
+        self._thresholds_evenly = _evenly_distributed(thresholds)
+        self._thresholds_device = _backend.get_backend().asarray(
+            np.asarray(thresholds, dtype=self._np_dtype))
+
+    def _update(self, y_true, y_pred, sample_weight, **kwargs):
+        xp = _xp()
+        counts = _confusion_counts(
+            set(self._keys), y_true, y_pred, sample_weight, thresholds=self.thresholds,
+            thresholds_device=self._thresholds_device, evenly=self._thresholds_evenly,
+            dtype=self._np_dtype, owner=type(self).__name__, **kwargs)
+        for key in self._keys:
+            var = getattr(self, self._var_names[key])
+            xp.add(var.data, counts[key], out=var.data)
+
+    def _pick(self, values) -> Tensor:
+        """A scalar for one threshold, a vector for several (tf.keras 2)."""
+        return _result_tensor(values[0] if len(self.thresholds) == 1 else values)
+
+
+class _ConfusionMatrixConditionCount(_ThresholdMetric):
+    _key = "tp"
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = _json_ready(thresholds)
+        self._setup_thresholds(_parse_thresholds(thresholds, 0.5, type(self).__name__))
+        self._keys = (self._key,)
+        self.accumulator = self.add_weight("accumulator", shape=(len(self.thresholds),))
+        setattr(self, self._var_names[self._key], self.accumulator)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the weighted count of one batch.
+
+        Args:
+            y_true: 0/1 labels (any non-zero value counts as 1).
+            y_pred: predictions in [0, 1].
+            sample_weight: optional weights broadcastable to `y_pred`.
+        """
+        self._update(y_true, y_pred, sample_weight)
+
+    def result(self) -> Tensor:
+        return self._pick(self.accumulator.data.copy())
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["thresholds"] = self.init_thresholds
+        return config
+
+
+class TruePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of true positives, per threshold.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1]; 0.5 by default.
+            Predictions above a threshold count as positive.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> float(m.result())
+        2.0
+    """
+
+    _key = "tp"
+
+
+class FalsePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of false positives, per threshold.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1]; 0.5 by default.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = FalsePositives()
+        >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
+        >>> float(m.result())
+        2.0
+    """
+
+    _key = "fp"
+
+
+class TrueNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of true negatives, per threshold.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1]; 0.5 by default.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = TrueNegatives()
+        >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
+        >>> float(m.result())
+        2.0
+    """
+
+    _key = "tn"
+
+
+class FalseNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of false negatives, per threshold.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1]; 0.5 by default.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+        >>> float(m.result())
+        2.0
+    """
+
+    _key = "fn"
+
+
+class _PrecisionRecall(_ThresholdMetric):
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        owner = type(self).__name__
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = _json_ready(thresholds)
+        self.top_k = _check_int(top_k, "top_k", owner, minimum=1)
+        self.class_id = _check_int(class_id, "class_id", owner, minimum=0)
+        default = 0.5 if top_k is None else NEG_INF
+        self._setup_thresholds(_parse_thresholds(thresholds, default, owner))
+        n = len(self.thresholds)
+        self.true_positives = self.add_weight("true_positives", shape=(n,))
+        other = self._var_names[self._keys[1]]
+        setattr(self, other, self.add_weight(other, shape=(n,)))
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the true positives and the other count of one batch.
+
+        Args:
+            y_true: 0/1 labels of the shape of `y_pred` (non-zero counts as 1).
+            y_pred: predictions in [0, 1].
+            sample_weight: optional weights broadcastable to `y_pred`.
+        """
+        self._update(y_true, y_pred, sample_weight, top_k=self.top_k, class_id=self.class_id)
+
+    def result(self) -> Tensor:
+        tp = self.true_positives.data
+        other = getattr(self, self._var_names[self._keys[1]]).data
+        return self._pick(_divide_no_nan(tp, tp + other))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"thresholds": self.init_thresholds, "top_k": self.top_k,
+                       "class_id": self.class_id})
+        return config
+
+
+class Precision(_PrecisionRecall):
+    """`tp / (tp + fp)`: how often a predicted positive is a real one.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1] (a list gives one
+            value per threshold). 0.5 by default; with `top_k`, every top-k
+            prediction counts as positive.
+        top_k: count only the `k` highest predictions of each sample as
+            positive.
+        class_id: compute the binary metric for this class only (the last
+            axis of the predictions).
+        name: the metric's name (`precision`, `precision_1`, ... by default).
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Precision()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 6)
+        0.666667
+        >>> m = Precision(top_k=2)
+        >>> m.update_state([0, 0, 1, 1], [1, 1, 1, 1])
+        >>> float(m.result())
+        0.0
+    """
+
+    _keys = ("tp", "fp")
+
+
+class Recall(_PrecisionRecall):
+    """`tp / (tp + fn)`: how often a real positive is predicted positive.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1] (a list gives one
+            value per threshold). 0.5 by default; with `top_k`, every top-k
+            prediction counts as positive.
+        top_k: count only the `k` highest predictions of each sample as
+            positive.
+        class_id: compute the binary metric for this class only.
+        name: the metric's name (`recall`, `recall_1`, ... by default).
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Recall()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0])
+        >>> float(m.result())
+        1.0
+    """
+
+    _keys = ("tp", "fn")
+
+
+_CURVES = {"roc": "ROC", "pr": "PR"}
+_SUMMATIONS = ("interpolation", "minoring", "majoring")
+
+
+class AUC(_ThresholdMetric):
+    """Area under the ROC or precision-recall curve, from bucketed counts.
+
+    Predictions are counted against `num_thresholds` thresholds: `-1e-7`,
+    `(i + 1) / (num_thresholds - 1)` for `i < num_thresholds - 2`, and
+    `1 + 1e-7` (tf.keras 2's layout). The ROC area is the trapezoid sum of
+    recall over the false-positive rate; the PR area with
+    `summation_method="interpolation"` interpolates the true and false
+    positives linearly between thresholds (Davis & Goadrich, 2006), exactly
+    as tf.keras 2 does. Predictions outside [0, 1] are clipped (tf.keras 2
+    raises instead; checking would need a host read every batch).
+
+    Args:
+        num_thresholds: how many thresholds (> 1); ignored with `thresholds`.
+        curve: `"ROC"` or `"PR"`.
+        summation_method: `"interpolation"`, `"minoring"` (left sums on
+            rising intervals) or `"majoring"`.
+        name: the metric's name (`auc`, `auc_1`, ... by default).
+        dtype: dtype of the state and the result.
+        thresholds: explicit thresholds in [0, 1]; the endpoints `-1e-7`
+            and `1 + 1e-7` are added.
+        multi_label: compute one AUC per label (last axis of rank-2 data)
+            and average them; otherwise all values are pooled.
+        num_labels: the number of labels with `multi_label` (else the state
+            is created on the first batch).
+        label_weights: non-negative per-label weights: the weighted average
+            of the label AUCs with `multi_label`, else weights of the pooled
+            values.
+        from_logits: apply a sigmoid to the predictions first.
+
+    Example:
+        >>> m = AUC(num_thresholds=3)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> float(m.result())
+        0.75
+    """
+
+    _keys = ("tp", "tn", "fp", "fn")  # tf.keras 2's variable order
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        if not isinstance(curve, str) or curve.lower() not in _CURVES:
+            raise ValueError(f'Invalid `curve` argument value "{curve}". Expected one of: '
+                             "'ROC', 'PR'.")
+        if not isinstance(summation_method, str) or summation_method.lower() not in _SUMMATIONS:
+            raise ValueError(f'Invalid `summation_method` argument value "{summation_method}". '
+                             f"Expected one of: {', '.join(repr(s) for s in _SUMMATIONS)}.")
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(float(t) for t in (
+                thresholds if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]))
+            self.num_thresholds = len(inner) + 2
+            evenly = _evenly_distributed([0.0] + inner + [1.0])
+        else:
+            if (isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral)
+                    or num_thresholds <= 1):
+                raise ValueError("Argument `num_thresholds` must be an integer > 1. "
+                                 f"Received: num_thresholds={num_thresholds!r}")
+            self.num_thresholds = int(num_thresholds)
+            inner = [(i + 1) * 1.0 / (self.num_thresholds - 1)
+                     for i in range(self.num_thresholds - 2)]
+            evenly = True
+        super().__init__(name=name, dtype=dtype)
+        self.curve = _CURVES[curve.lower()]
+        self.summation_method = summation_method.lower()
+        self.multi_label = bool(multi_label)
+        self.num_labels = _check_int(num_labels, "num_labels", "AUC", minimum=1)
+        self._from_logits = bool(from_logits)
+        self._setup_thresholds([0.0 - EPSILON] + inner + [1.0 + EPSILON])
+        self._thresholds_evenly = evenly
+        if label_weights is not None:
+            lw = np.asarray(
+                label_weights.numpy() if isinstance(label_weights, Tensor) else label_weights,
+                dtype=self._np_dtype)
+            if lw.ndim != 1 or (lw < 0).any():
+                raise ValueError("All values of `label_weights` must be non-negative, in a 1-D "
+                                 f"list. Received: label_weights={label_weights!r}")
+            self._label_weights_host = lw
+            self.label_weights = _backend.get_backend().asarray(lw)
+        else:
+            self._label_weights_host = None
+            self.label_weights = None
+        self._built = False
+        if self.multi_label:
+            if self.num_labels:
+                self._build(self.num_labels)
+        else:
+            if self.num_labels:
+                raise ValueError("`num_labels` is needed only when `multi_label` is True.")
+            self._build(None)
+
+    def _build(self, num_labels):
+        shape = (self.num_thresholds,) if num_labels is None else (self.num_thresholds,
+                                                                   num_labels)
+        if self._label_weights_host is not None and num_labels is not None and \
+                self._label_weights_host.shape[0] != num_labels:
+            raise ValueError(f"AUC: label_weights has {self._label_weights_host.shape[0]} "
+                             f"entries for {num_labels} labels.")
+        self._num_labels = num_labels
+        for key in self._keys:
+            setattr(self, self._var_names[key], self.add_weight(self._var_names[key], shape=shape))
+        self._built = True
+
+    @property
+    def thresholds(self) -> list:
+        """The thresholds, endpoints included (Python floats)."""
+        return list(self._thresholds)
+
+    @thresholds.setter
+    def thresholds(self, value):
+        self._thresholds = [float(t) for t in value]
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the confusion counts of one batch at every threshold.
+
+        Args:
+            y_true: 0/1 labels (non-zero counts as 1).
+            y_pred: probabilities (logits with `from_logits=True`).
+            sample_weight: optional weights broadcastable to `y_pred`.
+        """
+        yp = _device(y_pred, self._np_dtype)
+        if not self._built:
+            if yp.ndim != 2:
+                raise ValueError("AUC: `y_pred` must have rank 2 when `multi_label=True`. "
+                                 f"Received shape {tuple(yp.shape)}.")
+            self._build(yp.shape[1])
+        if self._from_logits:
+            yp = 0.5 * (_xp().tanh(0.5 * yp) + 1.0)  # a sigmoid that cannot overflow
+        self._update(y_true, yp, sample_weight, multi_label=self.multi_label,
+                     label_weights=None if self.multi_label else self.label_weights)
+
+    def _interpolate_pr_auc(self, tp, fp, fn):
+        """tf.keras 2's closed form of Davis & Goadrich's PR interpolation."""
+        xp = _xp()
+        n = self.num_thresholds
+        dtp = tp[: n - 1] - tp[1:]
+        p = tp + fp
+        dp = p[: n - 1] - p[1:]
+        slope = _divide_no_nan(dtp, xp.maximum(dp, 0.0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[: n - 1] > 0) & (p[1:] > 0)
+        ratio = xp.where(both, _divide_no_nan(p[: n - 1], xp.maximum(p[1:], 0.0)),
+                         xp.ones_like(p[1:]))
+        return _divide_no_nan(slope * (dtp + intercept * xp.log(ratio)),
+                              xp.maximum(tp[1:] + fn[1:], 0.0))
+
+    def result(self) -> Tensor:
+        xp = _xp()
+        if not self._built:
+            return _result_tensor(xp.zeros((), dtype=self._np_dtype))
+        tp, fp = self.true_positives.data, self.false_positives.data
+        tn, fn = self.true_negatives.data, self.false_negatives.data
+        n = self.num_thresholds
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            terms = self._interpolate_pr_auc(tp, fp, fn)
+        else:
+            recall = _divide_no_nan(tp, tp + fn)
+            if self.curve == "ROC":
+                x, y = _divide_no_nan(fp, fp + tn), recall
+            else:
+                x, y = recall, _divide_no_nan(tp, tp + fp)
+            if self.summation_method == "interpolation":
+                heights = (y[: n - 1] + y[1:]) / 2.0
+            elif self.summation_method == "minoring":
+                heights = xp.minimum(y[: n - 1], y[1:])
+            else:
+                heights = xp.maximum(y[: n - 1], y[1:])
+            terms = (x[: n - 1] - x[1:]) * heights
+        if not self.multi_label:
+            return _result_tensor(xp.sum(terms))
+        by_label = xp.sum(terms, axis=0)
+        if self.label_weights is None:
+            return _result_tensor(xp.mean(by_label))
+        lw = self.label_weights
+        return _result_tensor(_divide_no_nan(xp.sum(by_label * lw), xp.sum(lw)))
+
+    def reset_state(self) -> None:
+        if self._built:
+            super().reset_state()
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None if self._label_weights_host is None
+            else [float(v) for v in self._label_weights_host],
+            "from_logits": self._from_logits,
+        })
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+
+# -- "accuracy" and friends, resolved from shapes --------------------------------------
+_RESOLVED_NAMES = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def _shape_of(value, what) -> tuple:
+    shape = getattr(value, "shape", value)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"get_accuracy_metric needs the shape of {what} (a tuple such as "
+                         f"(None, 1)). Received: {value!r}") from None
+    if not shape:
+        raise ValueError(f"get_accuracy_metric needs {what} of rank >= 1. "
+                         f"Received shape {shape}.")
+    return shape
+
+
+def get_accuracy_metric(name: str, y_true_shape: Shape, y_pred_shape: Shape,
+                        loss=None) -> MeanMetricWrapper:
+    """Resolves `"accuracy"`/`"acc"` (or `"crossentropy"`/`"ce"`) from shapes.
+
+    tf.keras 2's `compile_utils.MetricsContainer._get_metric_object`:
+    `is_binary = y_pred_last_dim == 1`; `is_sparse = y_true_rank <
+    y_pred_rank or (y_true_last_dim == 1 and y_pred_last_dim > 1)`; binary
+    wins, then sparse, else categorical. The result is a `MeanMetricWrapper`
+    over `binary_accuracy`, `sparse_categorical_accuracy` or
+    `categorical_accuracy` (or the matching cross-entropy) named exactly as
+    the user wrote it, which is what tf.keras 2 writes into model files:
+    `{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy",
+    "dtype": "float32", "fn": "sparse_categorical_accuracy"}}`.
+
+    Args:
+        name: `"accuracy"`, `"acc"`, `"crossentropy"` or `"ce"` (any case);
+            the metric keeps this spelling as its name.
+        y_true_shape: shape of the labels (a tuple, `None` for unknown
+            sizes; an array or tensor also works).
+        y_pred_shape: shape of the model's output.
+        loss: the compiled loss. Accepted and ignored, as in tf.keras 2's
+            eager `compile`: with `loss="binary_crossentropy"` and a last
+            dimension above 1 (multi-label sigmoid outputs) "accuracy" is
+            categorical accuracy there too; only tf.keras 1's graph mode
+            looked at the loss. Ask for `BinaryAccuracy()` explicitly.
+
+    Returns:
+        A `MeanMetricWrapper` named `name`.
+
+    Raises:
+        ValueError: for another name or a shape of rank 0.
+
+    Example:
+        >>> m = get_accuracy_metric("accuracy", (None,), (None, 3))
+        >>> m.name, m.get_config()["fn"]
+        ('accuracy', 'sparse_categorical_accuracy')
+    """
+    if not isinstance(name, str) or name.lower() not in _RESOLVED_NAMES:
+        raise ValueError(f"get_accuracy_metric resolves {', '.join(map(repr, _RESOLVED_NAMES))}. "
+                         f"Received: name={name!r}")
+    del loss  # tf.keras 2 (eager compile) does not look at it.
+    t_shape = _shape_of(y_true_shape, "y_true")
+    p_shape = _shape_of(y_pred_shape, "y_pred")
+    t_last, p_last = t_shape[-1], p_shape[-1]
+    is_binary = p_last == 1
+    is_sparse = len(t_shape) < len(p_shape) or (
+        t_last == 1 and p_last is not None and p_last > 1)
+    if name.lower() in ("accuracy", "acc"):
+        fn = (binary_accuracy if is_binary else
+              sparse_categorical_accuracy if is_sparse else categorical_accuracy)
+    else:
+        fn = (binary_crossentropy if is_binary else
+              sparse_categorical_crossentropy if is_sparse else categorical_crossentropy)
+    return MeanMetricWrapper(fn, name=name)
+
+
+def get_metric_object(identifier, y_true_shape: Shape | None = None,
+                      y_pred_shape: Shape | None = None, loss=None) -> Metric | None:
+    """Turns one entry of `compile(metrics=[...])` into a `Metric`, as tf.keras 2.
+
+    Args:
+        identifier: `None`, `"accuracy"`/`"acc"`/`"crossentropy"`/`"ce"`
+            (resolved from the shapes), another name (`"mae"`, `"AUC"`), a
+            config dict, a function (wrapped in a `MeanMetricWrapper` named
+            after it), a `Metric` (returned as is) or a `Metric` class
+            (instantiated).
+        y_true_shape: shape of the labels (needed for the resolved names).
+        y_pred_shape: shape of the model's output.
+        loss: passed on to `get_accuracy_metric` (which ignores it).
+
+    Returns:
+        A `Metric` (its name is the string the user gave, for names), or
+        `None` for `None`.
+
+    Example:
+        >>> get_metric_object("mae").name
+        'mae'
+        >>> type(get_metric_object("AUC")).__name__
+        'AUC'
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str) and identifier.lower() in _RESOLVED_NAMES:
+        if y_true_shape is None or y_pred_shape is None:
+            raise ValueError(f"The metric {identifier!r} is resolved from the shapes of y_true "
+                             "and y_pred; pass y_true_shape and y_pred_shape.")
+        return get_accuracy_metric(identifier, y_true_shape, y_pred_shape, loss=loss)
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    obj = get(identifier)
+    if isinstance(obj, Metric):
+        return obj
+    name = identifier if isinstance(identifier, str) else _fn_name(obj)
+    return MeanMetricWrapper(obj, name=name)
+
+
+# -- names -------------------------------------------------------------------------------
+_TABLE = NameTable("metric", "keras.metrics")
+_EXACT: dict[str, object] = {}
+
+_FUNCTIONS: tuple[Callable, ...] = (
+    accuracy, binary_accuracy, binary_crossentropy, categorical_accuracy,
+    categorical_crossentropy, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error, sparse_categorical_accuracy,
+    sparse_categorical_crossentropy, sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
+_FUNCTION_NAMES = {fn: fn.__name__ for fn in _FUNCTIONS}
+_ALIASES = {"acc": accuracy, "ACC": accuracy, "mse": mse, "MSE": mse, "mae": mae, "MAE": mae,
+            "mape": mape, "MAPE": mape, "msle": msle, "MSLE": msle}
+_CLASSES: tuple[type, ...] = (
+    AUC, Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy,
+    CategoricalCrossentropy, FalseNegatives, FalsePositives, Mean, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanMetricWrapper, MeanSquaredError,
+    MeanSquaredLogarithmicError, Precision, Recall, RootMeanSquaredError,
+    SparseCategoricalAccuracy, SparseCategoricalCrossentropy, SparseTopKCategoricalAccuracy,
+    Sum, TopKCategoricalAccuracy, TrueNegatives, TruePositives,
+)
+# Exact spellings first: "mean_squared_error" is the function and
+# "MeanSquaredError" the class, as in tf.keras 2. The case- and
+# underscore-blind table (for other spellings and suggestions) lets the
+# class win where the two normalise alike.
+for _fn in _FUNCTIONS:
+    _EXACT[_fn.__name__] = _fn
+    _TABLE.register(_fn, _fn.__name__)
+for _alias, _fn in _ALIASES.items():
+    _EXACT[_alias] = _fn
+    _TABLE.register(_fn, _alias)
+for _cls in _CLASSES:
+    _EXACT[_cls.__name__] = _cls
+    _TABLE.register(_cls, _cls.__name__)
+
+
+def _lookup(name: str, custom_objects=None):
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in _EXACT:
+        return _EXACT[name]
+    return _TABLE.lookup(name, custom_objects)
+
+
+def serialize(metric):
+    """What tf.keras 2 writes for a metric.
+
+    Args:
+        metric: a `Metric` instance, or a metric function.
+
+    Returns:
+        For a `Metric`, the nested dict `{"module": "keras.metrics",
+        "class_name": "AUC", "config": {...}, "registered_name": None}`; for a
+        function, its name (`"mean_squared_error"`).
+
+    Raises:
+        ValueError: for anything else.
+
+    Example:
+        >>> serialize(CategoricalAccuracy(name="accuracy"))["config"]
+        {'name': 'accuracy', 'dtype': 'float32'}
+        >>> serialize(mse)
+        'mean_squared_error'
+    """
+    if isinstance(metric, Metric):
+        return _TABLE.serialize(metric)
+    if isinstance(metric, str):
+        obj = _lookup(metric)
+        return obj.__name__ if isinstance(obj, type) else _fn_name(obj)
+    if callable(metric):
+        return _fn_name(metric)
+    raise ValueError(f"metrics.serialize expects a Metric or a metric function. "
+                     f"Received: {metric!r}")
+
+
+def deserialize(config, custom_objects=None):
+    """Builds a metric (or returns a metric function) from a name or config.
+
+    Args:
+        config: a function or class name (`"mse"`, `"binary_accuracy"`,
+            `"AUC"`; case and underscores are forgiven for other spellings),
+            or a config dict with `class_name` and `config` (the nested
+            form, or the legacy `{"class_name": "MeanMetricWrapper",
+            "config": {..., "fn": "sparse_categorical_accuracy"}}` of
+            tf.keras 2 model files).
+        custom_objects: optional dict of extra `name -> class or function`.
+
+    Returns:
+        A `Metric` instance for a class, the function for a function name.
+
+    Raises:
+        ValueError: for an unknown name (with the closest valid one).
+
+    Example:
+        >>> deserialize("mse") is mean_squared_error
+        True
+        >>> deserialize({"class_name": "AUC", "config": {"name": "auc_roc"}}).name
+        'auc_roc'
+    """
+    if isinstance(config, str):
+        obj = _lookup(config, custom_objects)
+        return obj() if isinstance(obj, type) else obj
+    if isinstance(config, dict) and "class_name" in config:
+        inner = config.get("config")
+        if config["class_name"] == "function":
+            if not isinstance(inner, str):
+                raise ValueError(f"Could not interpret metric function config: {config!r}")
+            return _lookup(config.get("registered_name") or inner, custom_objects)
+        name = config.get("registered_name") or config["class_name"]
+        try:
+            cls = _lookup(name, custom_objects)
+        except ValueError:
+            cls = _lookup(config["class_name"], custom_objects)
+        if not isinstance(cls, type):
+            return cls
+        inner = dict(inner or {})
+        if issubclass(cls, MeanMetricWrapper) and isinstance(inner.get("fn"), str):
+            inner["fn"] = _lookup(inner["fn"], custom_objects)
+        return cls.from_config(inner)
+    raise ValueError(f"Could not interpret metric config: {config!r}. Expected a name or a "
+                     "dict with 'class_name' and 'config'.")
+
+
+def get(identifier):
+    """Turns what `compile(metrics=...)` accepts into a metric or a function.
+
+    As in tf.keras 2: a function name gives the function (`"mse"`,
+    `"accuracy"` - the exact-match one; `compile` resolves `"accuracy"` by
+    shape with `get_accuracy_metric`), a class name gives a new instance
+    (`"AUC"`), a config dict is deserialized, a callable is returned as is.
+
+    Args:
+        identifier: a name, a config dict, or a callable.
+
+    Returns:
+        A `Metric` instance or a metric function.
+
+    Raises:
+        ValueError: for an unknown name or an identifier of another kind.
+
+    Example:
+        >>> get("mae") is mean_absolute_error
+        True
+        >>> type(get("Precision")).__name__
+        'Precision'
+    """
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+

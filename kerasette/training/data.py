@@ -1,0 +1,303 @@
+"""Feeding `fit`, `evaluate` and `predict`: batches by index, on the host.
+
+Data stays where the user put it. Arrays and h5py datasets are sliced one
+batch at a time (shuffling permutes indices, never the data), and each
+batch crosses to the device once, cast to the model's dtype on the way, so
+uint8 images are never converted whole.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from kerasette import backend as _backend
+from kerasette.autodiff.tensor import Tensor
+from kerasette.utils.sequence import Sequence
+
+
+def _is_h5_dataset(x) -> bool:
+    return type(x).__module__.startswith("h5py") and hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def _as_host_array(x, name):
+    """Arrays and h5py datasets pass as they are; lists become arrays once."""
+    if x is None or isinstance(x, np.ndarray) or _is_h5_dataset(x):
+        return x
+    if isinstance(x, Tensor):
+        return x.numpy()
+    if _backend.get_backend().is_array(x):
+        return _backend.get_backend().to_numpy(x)
+    if isinstance(x, (list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype == np.float64:
+            arr = arr.astype(_backend.floatx())
+        return arr
+    raise TypeError(
+        f"`{name}` must be a NumPy array, a list, an h5py dataset, a generator or a "
+        f"kerasette.utils.Sequence. Received: {type(x).__name__}"
+    )
+
+
+def _check_numeric(arr, name):
+    if arr is not None and not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
+        raise TypeError(f"`{name}` must hold numbers. Received an array of dtype {arr.dtype}.")
+
+
+class Batch:
+    """One batch on the device: `x`, `y` (or None) and `sample_weight` (or None)."""
+
+    __slots__ = ("x", "y", "sample_weight", "size")
+
+    def __init__(self, x, y, sample_weight, size):
+        self.x, self.y, self.sample_weight, self.size = x, y, sample_weight, size
+
+
+def to_device(x, y=None, sample_weight=None, x_dtype=None):
+    """Moves one host batch to the device: x in the model's float dtype,
+    float labels as float32, integer labels as they are."""
+    b = _backend.get_backend()
+    floatx = x_dtype or _backend.floatx()
+    xd = x if isinstance(x, Tensor) else Tensor(b.asarray(x, dtype=floatx))
+    yd = None
+    if y is not None:
+        if isinstance(y, Tensor):
+            yd = y
+        else:
+            y = np.asarray(y) if not b.is_array(y) else y
+            dtype = _backend.floatx() if y.dtype.kind == "f" or y.dtype == np.bool_ else None
+            yd = Tensor(b.asarray(y, dtype=dtype))
+    sw = None
+    if sample_weight is not None:
+        sw = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
+            b.asarray(sample_weight, dtype=_backend.floatx()))
+    return Batch(xd, yd, sw, int(xd.shape[0]))
+
+
+class ArrayData:
+    """Arrays (or h5py datasets) of samples, batched by index.
+
+    Args:
+        x, y, sample_weight: host arrays or h5py datasets of equal length.
+        batch_size: samples per batch.
+        shuffle: permute the sample order every epoch.
+        class_weight: optional `{class: weight}` turned into per-sample weights.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
+                 class_weight=None):
+        self.x = _as_host_array(x, "x")
+        self.y = _as_host_array(y, "y")
+        self.sample_weight = _as_host_array(sample_weight, "sample_weight")
+        _check_numeric(self.x, "x")
+        _check_numeric(self.y, "y")
+        n = len(self.x)
+        if n == 0:
+            raise ValueError("`x` is empty: fit/evaluate/predict need at least one sample.")
+        for name, arr in (("y", self.y), ("sample_weight", self.sample_weight)):
+            if arr is not None and len(arr) != n:
+                raise ValueError(
+                    f"Data cardinality is ambiguous: x has {n} samples but {name} has "
+                    f"{len(arr)}. Make sure all arrays contain the same number of samples."
+                )
+        self.n = n
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self._h5 = any(_is_h5_dataset(a) for a in (self.x, self.y, self.sample_weight))
+
+    def steps(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def _index_batches(self, rng):
+        if self.shuffle:
+            order = rng.permutation(self.n)
+            for start in range(0, self.n, self.batch_size):
+                # h5py reads only increasing indices; the order inside a
+                # batch does not matter to a mean gradient, so sort always.
+                yield np.sort(order[start:start + self.batch_size])
+        else:
+            for start in range(0, self.n, self.batch_size):
+                yield slice(start, min(start + self.batch_size, self.n))
+
+    def epoch(self, x_dtype=None):
+        """Yields the batches of one epoch, on the device."""
+        rng = _backend.host_rng()
+        for index in self._index_batches(rng):
+            x = self.x[index]
+            y = None if self.y is None else self.y[index]
+            sw = None if self.sample_weight is None else np.asarray(self.sample_weight[index])
+            if self.class_weight is not None and y is not None:
+                cw = class_weights_for(np.asarray(y), self.class_weight)
+                sw = cw if sw is None else sw * cw
+            yield to_device(x, y, sw, x_dtype)
+
+    def on_epoch_end(self):
+        pass
+
+
+class SequenceData:
+    """A `kerasette.utils.Sequence` (or any object with `__len__` and
+    `__getitem__` returning batches)."""
+
+    def __init__(self, seq, shuffle=False, class_weight=None):
+        self.seq = seq
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+
+    def steps(self) -> int:
+        return len(self.seq)
+
+    def epoch(self, x_dtype=None):
+        order = np.arange(len(self.seq))
+        if self.shuffle:
+            order = _backend.host_rng().permutation(order)
+        for i in order:
+            yield _unpack(self.seq[int(i)], self.class_weight, x_dtype)
+
+    def on_epoch_end(self):
+        if hasattr(self.seq, "on_epoch_end"):
+            self.seq.on_epoch_end()
+
+
+class GeneratorData:
+    """A Python generator (or iterator) of `(x, y)` / `(x, y, sample_weight)`.
+
+    With `steps` given, each epoch takes that many batches from the one
+    stream; without, an epoch runs until the generator is exhausted.
+    """
+
+    def __init__(self, gen, steps=None, class_weight=None):
+        self.gen = iter(gen)
+        self._steps = steps
+        self.class_weight = class_weight
+        self.exhausted = False
+
+    def steps(self):
+        return self._steps
+
+    def epoch(self, x_dtype=None):
+        taken = 0
+        while self._steps is None or taken < self._steps:
+            try:
+                item = next(self.gen)
+            except StopIteration:
+                self.exhausted = True
+                return
+            taken += 1
+            yield _unpack(item, self.class_weight, x_dtype)
+
+    def on_epoch_end(self):
+        pass
+
+
+def _unpack(item, class_weight, x_dtype):
+    if not isinstance(item, tuple) or not 1 <= len(item) <= 3:
+        raise ValueError(
+            "A generator or Sequence must yield (x,), (x, y) or (x, y, sample_weight) "
+            f"tuples. Received: {type(item).__name__}"
+            + (f" of length {len(item)}" if isinstance(item, tuple) else "")
+        )
+    x, y, sw = (tuple(item) + (None, None))[:3]
+    x = _as_host_array(x, "x") if not isinstance(x, Tensor) else x
+    if class_weight is not None and y is not None:
+        cw = class_weights_for(np.asarray(_as_host_array(y, "y")), class_weight)
+        sw = cw if sw is None else np.asarray(sw) * cw
+    return to_device(x, y, sw, x_dtype)
+
+
+def class_weights_for(y, class_weight) -> np.ndarray:
+    """Per-sample weights from `{class: weight}` (sparse or one-hot labels)."""
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = labels.astype(np.int64)
+    top = int(labels.max()) if labels.size else 0
+    table = np.ones(max(top + 1, max(class_weight) + 1), dtype=np.float32)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = weight
+    return table[labels]
+
+
+def check_class_weight(class_weight):
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise ValueError(f"`class_weight` must be a non-empty dict {{class index: weight}}. "
+                         f"Received: {class_weight!r}")
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+            raise ValueError("`class_weight` keys must be non-negative class indices. "
+                             f"Received key {key!r}.")
+        if not isinstance(value, numbers.Real) or value < 0:
+            raise ValueError(f"`class_weight` values must be non-negative numbers. "
+                             f"Received {value!r} for class {key}.")
+    return class_weight
+
+
+def is_batch_source(x) -> bool:
+    """Generators, iterators and Sequences: data that arrives batched."""
+    if isinstance(x, Sequence):
+        return True
+    if isinstance(x, (np.ndarray, list, tuple, Tensor)) or _is_h5_dataset(x):
+        return False
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
+        return True
+    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "shape"))
+
+
+def make_data(x, y=None, sample_weight=None, batch_size=32, shuffle=False, class_weight=None,
+              steps=None):
+    """Chooses the adapter for `x`."""
+    if is_batch_source(x):
+        if y is not None or sample_weight is not None:
+            raise ValueError("`y` and `sample_weight` must be None when `x` is a generator or "
+                             "a Sequence: it yields them with each batch.")
+        if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
+            return SequenceData(x, shuffle=shuffle, class_weight=class_weight)
+        return GeneratorData(x, steps=steps, class_weight=class_weight)
+    return ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight)
+
+
+def split_validation(x, y, sample_weight, validation_split):
+    """Keras's `validation_split`: the last fraction of the samples, before
+    any shuffling. Returns views, not copies."""
+    if is_batch_source(x):
+        raise ValueError("`validation_split` is only supported for arrays, not for "
+                         "generators or Sequences; pass `validation_data` instead.")
+    x = _as_host_array(x, "x")
+    y = _as_host_array(y, "y")
+    sample_weight = _as_host_array(sample_weight, "sample_weight")
+    n = len(x)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={validation_split} leaves an empty training or validation "
+            f"set for {n} samples."
+        )
+
+    def cut(a):
+        return (None, None) if a is None else (a[:split_at], a[split_at:])
+
+    (xt, xv), (yt, yv), (st, sv) = cut(x), cut(y), cut(sample_weight)
+    if yv is not None:
+        _warn_single_class(np.asarray(yv))
+    return (xt, yt, st), (xv, yv, sv)
+
+
+def _warn_single_class(y_val):
+    if y_val.ndim > 1 and y_val.shape[-1] > 1:
+        labels = y_val.argmax(axis=-1)
+    elif y_val.dtype.kind in "iub" or (y_val.dtype.kind == "f" and np.all(y_val == np.round(y_val))):
+        labels = y_val.reshape(len(y_val), -1)[:, 0]
+    else:
+        return  # regression targets
+    if len(np.unique(labels)) == 1:
+        warnings.warn(
+            "validation_split took the last samples, and their labels are all one class "
+            f"({labels[0]!r}): the data looks sorted by class, so validation metrics will "
+            "mislead. Shuffle x and y together before fit, or pass validation_data.",
+            UserWarning,
+            stacklevel=4,
+        )

@@ -1,0 +1,363 @@
+"""`compile`, `fit`, `evaluate`, `predict` and the `*_on_batch` methods.
+
+The training step is: forward under a tape, the compiled loss (the fused
+from-logits path when the output is softmax or sigmoid), one backward
+sweep, one optimizer update in place, and metric updates on the device.
+Host floats are read only for display and at epoch end.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from kerasette import callbacks as callbacks_module
+from kerasette import optimizers as optimizers_module
+from kerasette.autodiff.tape import GradientTape
+from kerasette.callbacks.logs import LazyLogs
+from kerasette.autodiff.tensor import Tensor
+from kerasette.training import data as data_module
+from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
+
+
+def _positive_int(value, name, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+class Trainer:
+    """The training API of `Model` (mixed in)."""
+
+    _compiled = False
+    stop_training = False
+    history = None
+    optimizer = None
+
+    # -- compile -----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, **kwargs):
+        """Configures the model for training.
+
+        Args:
+            optimizer: name (`"adam"`, `"sgd"`, `"rmsprop"`, ...) or instance.
+            loss: name (`"mse"`, `"categorical_crossentropy"`, ...), a
+                `kerasette.losses.Loss`, or a function `fn(y_true, y_pred)`.
+            metrics: list of names (`"accuracy"`, `"acc"`, `"mae"`, ...),
+                `Metric` objects or functions; reported under the name given.
+            loss_weights: a scalar multiplying the loss.
+            weighted_metrics: metrics that take `sample_weight`/`class_weight`.
+            run_eagerly, steps_per_execution, jit_compile: accepted for
+                compatibility; kerasette always runs eagerly.
+
+        Example:
+            >>> import kerasette as keras
+            >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> m.metrics_names
+            ['loss', 'mae']
+        """
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword arguments: {sorted(kwargs)}")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss
+        self.compiled_loss = CompiledLoss(loss, loss_weights)
+        self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss.loss)
+        self._compiled = True
+        self.stop_training = False
+
+    def _require_compiled(self):
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing. Use "
+                               "`model.compile(optimizer, loss)`.")
+
+    @property
+    def metrics_names(self) -> list:
+        """`["loss", *metric names]` as given to `compile`."""
+        if not self._compiled:
+            return []
+        return ["loss"] + list(self.compiled_metrics.names)
+
+    @property
+    def metrics(self) -> list:
+        """The metric objects (the loss tracker first), once built."""
+        return self.compiled_metrics.all() if self._compiled else []
+
+    def _x_dtype(self):
+        return self.dtype
+
+    # -- steps ---------------------------------------------------------------------------
+    def train_step(self, batch):
+        """One optimisation step on a device batch; updates the metrics."""
+        with GradientTape() as tape:
+            y_pred = self(batch.x, training=True)
+            loss = self.compiled_loss(batch.y, y_pred, batch.sample_weight, self.losses)
+        variables = self.trainable_variables
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        self.compiled_metrics.update(batch.y, y_pred, batch.sample_weight, loss, batch.size)
+
+    def test_step(self, batch):
+        """Loss and metrics on a device batch, without a tape."""
+        y_pred = self(batch.x, training=False)
+        loss = self.compiled_loss(batch.y, y_pred, batch.sample_weight, self.losses)
+        self.compiled_metrics.update(batch.y, y_pred, batch.sample_weight, loss, batch.size)
+
+    def _lazy_logs(self):
+        return LazyLogs(self.compiled_metrics.results)
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
+        """Trains the model for a number of epochs.
+
+        Args:
+            x: inputs: a NumPy array (any numeric dtype; cast per batch), a
+                list, an h5py dataset (read batch by batch), a generator of
+                `(x, y[, sample_weight])`, or a `kerasette.utils.Sequence`.
+            y: targets (None when `x` yields them).
+            batch_size: samples per step (default 32).
+            epochs: index of the last epoch (training runs from
+                `initial_epoch` to `epochs`).
+            verbose: `"auto"`, 0 (silent), 1 (progress bar) or 2 (one line
+                per epoch). `"auto"` is 1 in a terminal, 2 otherwise.
+            callbacks: list of `kerasette.callbacks.Callback`.
+            validation_split: fraction of the samples, taken from the end
+                before shuffling, held out for validation.
+            validation_data: `(x_val, y_val[, sample_weight])`, a generator
+                or a Sequence, evaluated after each epoch.
+            shuffle: shuffle the sample order each epoch (by index).
+            class_weight: `{class index: weight}` applied to the loss.
+            sample_weight: per-sample loss weights.
+            initial_epoch: epoch to start from (for resuming).
+            steps_per_epoch: batches per epoch (for generators; for arrays,
+                a cap).
+            validation_steps: batches per validation run.
+            validation_batch_size: batch size for validation arrays.
+            validation_freq: validate every n epochs, or at the listed epochs.
+
+        Returns:
+            A `History` whose `.history` maps `loss`, the metrics and their
+            `val_` versions to per-epoch lists.
+        """
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword arguments: {sorted(kwargs)}")
+        self._require_compiled()
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+            raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs!r}")
+        steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
+        if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+            raise ValueError("`validation_split` must be a float in [0, 1). "
+                             f"Received: validation_split={validation_split!r}")
+        class_weight = data_module.check_class_weight(class_weight)
+        if x is None:
+            raise ValueError("fit() needs `x`.")
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data_module.split_validation(
+                x, y, sample_weight, validation_split)
+        train = data_module.make_data(x, y, sample_weight, batch_size, shuffle=bool(shuffle),
+                                      class_weight=class_weight, steps=steps_per_epoch)
+        val = self._validation_data(validation_data, validation_batch_size or batch_size,
+                                    validation_steps)
+        steps = steps_per_epoch or train.steps()
+        verbose = callbacks_module.resolve_verbose(verbose)
+        cb = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                           model=self, verbose=verbose, epochs=epochs, steps=steps)
+        self.history = cb.history
+        self.stop_training = False
+        self._ensure_built(train)
+        cb.on_train_begin()
+        stream = _BatchStream(train, steps_per_epoch, self._x_dtype())
+        logs = {}
+        listening = cb._should_call_train_batch_hooks
+        for epoch in range(initial_epoch, epochs):
+            self.compiled_metrics.reset()
+            cb.on_epoch_begin(epoch)
+            for step, batch in enumerate(stream.epoch()):
+                if listening:
+                    cb.on_train_batch_begin(step)
+                self.train_step(batch)
+                if listening:
+                    cb.on_train_batch_end(step, self._lazy_logs())
+                if self.stop_training:
+                    break
+            if stream.ran_out and not stream.took_any:
+                warnings.warn("Your input ran out of data; interrupting training. Make sure "
+                              "the generator can yield `steps_per_epoch * epochs` batches.",
+                              UserWarning, stacklevel=2)
+                break
+            logs = self.compiled_metrics.results()
+            if val is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._run_evaluation(val, cb=cb)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cb.on_epoch_end(epoch, logs)
+            train.on_epoch_end()
+            if self.stop_training:
+                break
+        cb.on_train_end(logs)
+        return self.history
+
+    def _validation_data(self, validation_data, batch_size, steps):
+        if validation_data is None:
+            return None
+        if data_module.is_batch_source(validation_data):
+            return data_module.make_data(validation_data, steps=steps)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("`validation_data` must be (x_val, y_val) or (x_val, y_val, "
+                             f"sample_weight), a generator or a Sequence. Received: "
+                             f"{type(validation_data).__name__}")
+        xv, yv, swv = (tuple(validation_data) + (None,))[:3]
+        return data_module.make_data(xv, yv, swv, batch_size)
+
+    def _ensure_built(self, data):
+        if not self.built and isinstance(data, data_module.ArrayData):
+            self.build((None,) + tuple(data.x.shape[1:]))
+
+    def _run_evaluation(self, data, cb):
+        self.compiled_metrics.reset()
+        if cb is not None:
+            cb.on_test_begin()
+        for step, batch in enumerate(data.epoch(self._x_dtype())):
+            if cb is not None:
+                cb.on_test_batch_begin(step)
+            self.test_step(batch)
+            if cb is not None:
+                cb.on_test_batch_end(step, self._lazy_logs())
+        logs = self.compiled_metrics.results()
+        if cb is not None:
+            cb.on_test_end(logs)
+        return logs
+
+    # -- evaluate / predict ----------------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics of the model on data, in inference mode.
+
+        Returns:
+            The loss (a float) when there are no metrics, else
+            `[loss, *metrics]`; with `return_dict=True`, a dict by name.
+        """
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword arguments: {sorted(kwargs)}")
+        self._require_compiled()
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        data = data_module.make_data(x, y, sample_weight, batch_size, steps=steps)
+        self._ensure_built(data)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                           verbose=verbose, epochs=1, steps=data.steps())
+        logs = self._run_evaluation(data, cb)
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The model's outputs for `x`, as one NumPy array (float32).
+
+        Runs in inference mode (dropout off, batch norm on its moving
+        statistics) and builds no autodiff graph.
+        """
+        if kwargs:
+            raise TypeError(f"predict() got unexpected keyword arguments: {sorted(kwargs)}")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        data = data_module.make_data(x, None, None, batch_size, steps=steps)
+        self._ensure_built(data)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                           verbose=verbose, epochs=1, steps=data.steps())
+        cb.on_predict_begin()
+        outputs = []
+        for step, batch in enumerate(data.epoch(self._x_dtype())):
+            cb.on_predict_batch_begin(step)
+            out = self(batch.x, training=False)
+            outputs.append(out.numpy())
+            cb.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        cb.on_predict_end()
+        if not outputs:
+            raise ValueError("predict() received no batches.")
+        return np.concatenate(outputs, axis=0)
+
+    # -- single batches -----------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       reset_metrics=True, return_dict=False):
+        """One optimisation step on one batch; returns its loss (and metrics)."""
+        self._require_compiled()
+        class_weight = data_module.check_class_weight(class_weight)
+        data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x),
+                                     class_weight=class_weight)
+        self._ensure_built(data)
+        if reset_metrics:
+            self.compiled_metrics.reset()
+        for batch in data.epoch(self._x_dtype()):
+            self.train_step(batch)
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        """Loss (and metrics) of one batch in inference mode."""
+        self._require_compiled()
+        data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x))
+        self._ensure_built(data)
+        if reset_metrics:
+            self.compiled_metrics.reset()
+        for batch in data.epoch(self._x_dtype()):
+            self.test_step(batch)
+        return self._batch_result(return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch, as a NumPy array."""
+        batch = data_module.to_device(data_module._as_host_array(x, "x")
+                                      if not isinstance(x, Tensor) else x,
+                                      x_dtype=self._x_dtype())
+        return self(batch.x, training=False).numpy()
+
+    def _batch_result(self, return_dict):
+        logs = self.compiled_metrics.results()
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+
+class _BatchStream:
+    """An epoch's batches; with `steps_per_epoch` the epochs draw that many
+    batches from one continuing stream (cycling through array data)."""
+
+    def __init__(self, data, steps_per_epoch, x_dtype):
+        self.data = data
+        self.steps = steps_per_epoch
+        self.x_dtype = x_dtype
+        self._it = None
+        self.ran_out = False
+        self.took_any = True
+
+    def epoch(self):
+        if self.steps is None or isinstance(self.data, data_module.GeneratorData):
+            self.took_any = False
+            for batch in self.data.epoch(self.x_dtype):
+                self.took_any = True
+                yield batch
+            self.ran_out = getattr(self.data, "exhausted", False)
+            return
+        for _ in range(self.steps):
+            if self._it is None:
+                self._it = self.data.epoch(self.x_dtype)
+            try:
+                yield next(self._it)
+            except StopIteration:
+                self._it = self.data.epoch(self.x_dtype)
+                yield next(self._it)
+
+
+def _should_validate(epoch, freq):
+    if isinstance(freq, numbers.Integral):
+        return (epoch + 1) % int(freq) == 0
+    return (epoch + 1) in freq
