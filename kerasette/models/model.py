@@ -41,6 +41,27 @@ class Model(Trainer, Layer):
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[layer.name for layer in self.layers]}.")
 
+    def save_weights(self, filepath, overwrite=True):
+        """Writes the weights to HDF5: Keras 3's layout for `*.weights.h5`,
+        tf.keras 2's legacy layout for other names (`*.h5`). The file is
+        written to a temporary name and renamed, so a crash never leaves a
+        half-written file behind."""
+        from kerasette.saving import weights_h5
+
+        weights_h5.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Reads weights saved by kerasette, tf.keras 2 or Keras 3 (legacy
+        `.h5` weights or full-model files, and `.weights.h5`). Counts and
+        shapes are checked before anything is assigned.
+
+        Raises:
+            kerasette.saving.ModelFileError: naming the file and the problem.
+        """
+        from kerasette.saving import weights_h5
+
+        weights_h5.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
     def _summary_rows(self):
         return [(layer.name, type(layer).__name__, "multiple" if layer.built else "?",
                  layer.count_params() if layer.built else 0) for layer in self.layers]
