@@ -41,6 +41,19 @@ class Model(Trainer, Layer):
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[layer.name for layer in self.layers]}.")
 
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
+        """Saves the model: config, weights and, when compiled and
+        `include_optimizer`, the compiled state and optimizer state.
+
+        `.h5`/`.hdf5` get tf.keras 2's format (tf.keras 2.21 and Keras 3
+        both load it); `.keras` gets Keras 3's zip. Writes go to a temporary
+        file that is renamed over the target, so an interrupted save never
+        leaves a broken file or destroys the previous one.
+        """
+        from kerasette.saving.api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
     def save_weights(self, filepath, overwrite=True):
         """Writes the weights to HDF5: Keras 3's layout for `*.weights.h5`,
         tf.keras 2's legacy layout for other names (`*.h5`). The file is

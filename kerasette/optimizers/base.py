@@ -724,8 +724,13 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
-        """Creates an optimizer from `get_config()`'s output (or an old config)."""
+        """Creates an optimizer from `get_config()`'s output (or an old config,
+        or a Keras 3 config)."""
         config = dict(config)
+        for key in ("loss_scale_factor", "gradient_accumulation_steps"):  # Keras 3 keys
+            if config.get(key) is not None:
+                raise ValueError(f"{cls.__name__}: {key}={config[key]!r} is not supported.")
+            config.pop(key, None)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = _deserialize_schedule(config["learning_rate"],
                                                             custom_objects)

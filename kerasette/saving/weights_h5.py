@@ -148,6 +148,8 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
                 if "layer_names" not in group.attrs:
                     raise ModelFileError(path, "holds no Keras weights (no 'layer_names').")
                 plan = _plan_legacy(group, model, path, by_name, skip_mismatch)
+            # Declared shapes matched the model; only now read the data.
+            plan = [(v, np.asarray(a)) for v, a in plan]
         except ModelFileError:
             raise
         except (KeyError, OSError, ValueError, TypeError) as err:
@@ -169,8 +171,16 @@ def _fit(path, layer, variables, arrays, skip_mismatch):
                 return []
             raise ModelFileError(path, f"layer {layer.name!r}: weight {v.name!r} has shape "
                                        f"{v.shape} but the file holds shape {tuple(a.shape)}.")
+        if not np.issubdtype(a.dtype, np.number):
+            raise ModelFileError(path, f"layer {layer.name!r}: weight {v.name!r} is stored "
+                                       f"as {a.dtype}, not as numbers.")
         out.append((v, a))
     return out
+
+
+def read_plan_legacy(group, model, path):
+    """The (variable, array) pairs of a legacy weights group, checked."""
+    return [(v, np.asarray(a)) for v, a in _plan_legacy(group, model, path, False, False)]
 
 
 def _plan_legacy(group, model, path, by_name, skip_mismatch):
@@ -180,7 +190,7 @@ def _plan_legacy(group, model, path, by_name, skip_mismatch):
         if name not in group:
             raise ModelFileError(path, f"'layer_names' lists {name!r} but there is no such group.")
         weight_names = read_names(group[name].attrs, "weight_names")
-        stored[name] = [np.asarray(group[name][w]) for w in weight_names]
+        stored[name] = [group[name][w] for w in weight_names]  # datasets, not yet read
     plan = []
     if by_name:
         for layer in model.layers:
@@ -208,6 +218,6 @@ def _plan_v3(f, model, path, skip_mismatch):
             raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
                                        f"layers/{key} (it holds: {sorted(layers)}).")
         vars_group = layers[key]["vars"]
-        arrays = [np.asarray(vars_group[k]) for k in sorted(vars_group, key=int)]
+        arrays = [vars_group[k] for k in sorted(vars_group, key=int)]
         plan += _fit(path, layer, layer.weights, arrays, skip_mismatch)
     return plan

@@ -1,0 +1,176 @@
+"""Full models in Keras's legacy HDF5 file (`model.save("m.h5")`).
+
+Written in tf.keras 2's dialect, which tf.keras 2.21 and Keras 3 both load
+(the fixtures' H5_FORMAT.md, section 13): root attributes `keras_version`,
+`backend`, `model_config`, `training_config`; the `model_weights` group;
+and `optimizer_weights` with the iteration count and slots in tf.keras's
+naming, so kerasette resumes training exactly. Read: both Keras dialects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+
+from kerasette.saving import training_config as tc
+from kerasette.saving import weights_h5
+from kerasette.saving.errors import ModelFileError
+
+_log = logging.getLogger("kerasette")
+
+_UNSAFE_LAYERS = ("Lambda",)
+
+
+def save_model_h5(model, path, include_optimizer=True):
+    """Writes `model` (config, weights, compile state, optimizer state)."""
+    if not model.built:
+        raise ValueError("save() needs a built model: give the first layer an input_shape, "
+                         "call the model on data, or build() it.")
+    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    train_config = None
+    if include_optimizer and getattr(model, "_compiled", False):
+        train_config = tc.training_config(model)
+
+    def write(f):
+        f.attrs["keras_version"] = weights_h5.KERAS_DIALECT_VERSION
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(model_config).encode("utf8")
+        if train_config is not None:
+            f.attrs["training_config"] = json.dumps(train_config).encode("utf8")
+        weights_h5.write_legacy_group(f.create_group("model_weights"), model)
+        optimizer = getattr(model, "optimizer", None)
+        if train_config is not None and optimizer is not None and optimizer.built:
+            _write_optimizer(f.create_group("optimizer_weights"), optimizer)
+
+    weights_h5.atomic_write(path, write)
+
+
+def _write_optimizer(group, optimizer):
+    variables = list(optimizer.variables)
+    group.attrs["weight_names"] = [v.name.encode("utf8") for v in variables]
+    for v in variables:
+        group.create_dataset(v.name, data=v.numpy())
+
+
+def _attr_json(f, key, path, required):
+    if key not in f.attrs:
+        if required:
+            raise ModelFileError(path, f"holds no {key!r}: it is not a Keras model file "
+                                       "(for a weights-only file use model.load_weights).")
+        return None
+    raw = f.attrs[key]
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf8")
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(path, f"{key!r} is not valid JSON ({err}).") from err
+
+
+def check_safe(config, path, safe_mode):
+    """Refuses layers that would need code from the file to run."""
+    layers = config.get("layers", []) if isinstance(config, dict) else config
+    for entry in layers if isinstance(layers, list) else []:
+        name = entry.get("class_name") if isinstance(entry, dict) else None
+        if name in _UNSAFE_LAYERS:
+            raise ModelFileError(
+                path, f"contains a {name} layer, whose function is stored as Python bytecode; "
+                "kerasette never runs code from a file"
+                + (" (safe_mode=True)." if safe_mode else ".")
+                + " Rebuild the model in code with the same layers and load the weights with "
+                "model.load_weights(path), or replace the Lambda by a registered custom layer "
+                "and pass it in custom_objects."
+            )
+
+
+def build_model(model_config, path, custom_objects, safe_mode):
+    """A Sequential from a `model_config` dict, with file-named errors."""
+    from kerasette.models.sequential import Sequential
+
+    if not isinstance(model_config, dict) or "class_name" not in model_config:
+        raise ModelFileError(path, "'model_config' has no 'class_name'.")
+    name = model_config["class_name"]
+    if name != "Sequential":
+        raise ModelFileError(path, f"holds a {name!r} model; kerasette loads Sequential models.")
+    config = model_config.get("config")
+    check_safe(config, path, safe_mode)
+    try:
+        return Sequential.from_config(config, custom_objects=custom_objects)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, NotImplementedError) as err:
+        raise ModelFileError(path, f"cannot rebuild the model from its config: {err}") from err
+
+
+def load_model_h5(path, custom_objects=None, compile=True, safe_mode=True):
+    """Reads a full-model `.h5` file written by kerasette, tf.keras 2 or Keras 3."""
+    h5py = weights_h5._h5py()
+    path = os.fspath(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ModelFileError(path, f"not a readable HDF5 file ({err})") from err
+    with f:
+        try:
+            model_config = _attr_json(f, "model_config", path, required=True)
+            train_config = _attr_json(f, "training_config", path, required=False)
+            model = build_model(model_config, path, custom_objects, safe_mode)
+            if not model.built:
+                raise ModelFileError(path, "the model config declares no input shape.")
+            if "model_weights" not in f:
+                raise ModelFileError(path, "has no 'model_weights' group.")
+            plan = weights_h5.read_plan_legacy(f["model_weights"], model, path)
+            opt_values = None
+            if compile and train_config is not None:
+                _compile(model, train_config, path, custom_objects)
+                if "optimizer_weights" in f:
+                    opt_values = _read_optimizer(f["optimizer_weights"], path)
+        except ModelFileError:
+            raise
+        except (KeyError, OSError, ValueError, TypeError, AttributeError) as err:
+            raise ModelFileError(path, f"damaged or inconsistent model file ({err}).") from err
+    for variable, value in plan:
+        variable.assign(value)
+    if opt_values is not None:
+        restore_optimizer(model, opt_values, path)
+    return model
+
+
+def _compile(model, train_config, path, custom_objects):
+    try:
+        tc.compile_from_config(model, train_config, custom_objects)
+    except (ValueError, TypeError, KeyError) as err:
+        raise ModelFileError(path, f"cannot restore the compiled state: {err}. Load with "
+                                   "compile=False and compile the model yourself.") from err
+
+
+def _read_optimizer(group, path):
+    names = weights_h5.read_names(group.attrs, "weight_names")
+    values = []
+    for name in names:
+        if name not in group:
+            raise ModelFileError(path, f"optimizer weight {name!r} is listed but missing.")
+        values.append((name, np.asarray(group[name])))
+    return values
+
+
+def restore_optimizer(model, named_values, path):
+    """Puts saved optimizer state back: exactly when it fits, else (a file
+    from another optimizer layout, such as Keras 3's) the step count only."""
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    values = [v for name, v in named_values
+              if not name.split("/")[-1].startswith("learning_rate")]  # Keras 3 stores it too
+    expected = list(optimizer.variables)
+    if len(values) == len(expected) and all(
+            tuple(v.shape) == w.shape for v, w in zip(values, expected)):
+        optimizer.set_weights(values)
+        return
+    if values and np.ndim(values[0]) == 0:
+        optimizer.iterations.assign(int(values[0]))
+    _log.warning("%s: the saved optimizer state (%d arrays) does not match %s's %d variables; "
+                 "restored the step count only.", path, len(values), optimizer.name,
+                 len(expected))

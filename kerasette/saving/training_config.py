@@ -1,0 +1,152 @@
+"""The compiled state in a file: `training_config` JSON both Kerases read.
+
+Written in the portable form of the fixtures' H5_FORMAT.md (section 13):
+full loss names, metric class configs, a plain optimizer class name with
+the arguments both tf.keras 2 and Keras 3 accept. Read back from that form,
+from tf.keras 2's own (`Custom>Adam`, nested MeanMetricWrapper lists) and
+from Keras 3's.
+"""
+
+from __future__ import annotations
+
+from kerasette import losses, metrics, optimizers
+
+# Optimizer arguments that only the tf.keras 2.11+ classes understand; the
+# legacy classes tf.keras builds from a plain name (and Keras 3) reject
+# them, so they are written only when they differ from the defaults.
+_OPTIONAL_OPTIMIZER_KEYS = {
+    "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+}
+_NEVER_WRITTEN = ("jit_compile", "is_legacy_optimizer")
+
+_ACCURACY_CLASSES = {
+    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
+    "categorical_accuracy": "CategoricalAccuracy",
+    "binary_accuracy": "BinaryAccuracy",
+}
+
+
+def optimizer_config(optimizer) -> dict:
+    config = dict(optimizer.get_config())
+    for key in _NEVER_WRITTEN:
+        config.pop(key, None)
+    for key, default in _OPTIONAL_OPTIMIZER_KEYS.items():
+        if key in config and (config[key] == default or (key == "ema_overwrite_frequency"
+                                                         and not config.get("use_ema"))):
+            del config[key]
+    return {"class_name": type(optimizer).__name__, "config": config}
+
+
+def _loss_config(model):
+    loss = model.compiled_loss.loss
+    if isinstance(model.loss, str):
+        return losses.serialize(losses.get(model.loss))
+    if type(loss).__name__ == "LossFunctionWrapper":
+        return losses.serialize(loss.fn) if hasattr(loss, "fn") else loss.name
+    return _plain(losses.serialize(loss))
+
+
+def _plain(config):
+    """`{"class_name", "config"}` only: the form both loaders accept."""
+    if isinstance(config, dict) and "class_name" in config:
+        return {"class_name": config["class_name"], "config": config.get("config", {})}
+    return config
+
+
+def _metric_configs(model, weighted):
+    container = model.compiled_metrics
+    out = []
+    for (spec, is_weighted), name in zip(container._specs, container.names):
+        if is_weighted != weighted:
+            continue
+        out.append(_metric_config(spec, name, model))
+    return out or None
+
+
+def _metric_config(spec, name, model):
+    if isinstance(spec, str) and spec in ("accuracy", "acc"):
+        fn = _accuracy_kind(model)
+        return {"class_name": _ACCURACY_CLASSES[fn], "config": {"name": name, "dtype": "float32"}}
+    if isinstance(spec, str):
+        obj = metrics.get(spec)
+        if isinstance(obj, metrics.Metric):
+            return _plain(metrics.serialize(obj))
+        cls = _class_for_function(obj)
+        if cls is not None:
+            return {"class_name": cls, "config": {"name": name, "dtype": "float32"}}
+        return spec
+    if isinstance(spec, metrics.Metric):
+        return _plain(metrics.serialize(spec))
+    return getattr(spec, "__name__", name)
+
+
+def _class_for_function(fn):
+    """`mean_absolute_error` -> `"MeanAbsoluteError"` when that class exists."""
+    camel = "".join(part.capitalize() for part in getattr(fn, "__name__", "").split("_"))
+    return camel if isinstance(getattr(metrics, camel, None), type) else None
+
+
+def _accuracy_kind(model):
+    """What "accuracy" resolved to, or would resolve to, for this model."""
+    built = model.compiled_metrics.metrics
+    if built:
+        for (spec, _), (metric, _) in zip(model.compiled_metrics._specs, built):
+            if isinstance(spec, str) and spec in ("accuracy", "acc"):
+                fn = getattr(metric, "_fn", None) or getattr(metric, "fn", None)
+                fn_name = getattr(fn, "__name__", fn)
+                if fn_name in _ACCURACY_CLASSES:
+                    return fn_name
+    loss_name = getattr(model.compiled_loss.loss, "name", "")
+    if "sparse" in str(loss_name) or (isinstance(model.loss, str) and "sparse" in model.loss):
+        return "sparse_categorical_accuracy"
+    units = model.compute_output_shape(model._build_input_shape)[-1] if model.built else None
+    return "binary_accuracy" if units == 1 else "categorical_accuracy"
+
+
+def training_config(model) -> dict:
+    """The `training_config` of a compiled model, in the portable form."""
+    return {
+        "loss": _loss_config(model),
+        "metrics": _metric_configs(model, weighted=False),
+        "weighted_metrics": _metric_configs(model, weighted=True),
+        "loss_weights": None if model.compiled_loss.weight == 1.0 else model.compiled_loss.weight,
+        "optimizer_config": optimizer_config(model.optimizer),
+    }
+
+
+def _flatten(value):
+    if value is None:
+        return []
+    if isinstance(value, dict) and "class_name" not in value:
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    out = []
+    for v in value:
+        out.extend(_flatten(v))
+    return out
+
+
+def _metric_from_config(config, custom_objects):
+    if isinstance(config, str):
+        return config
+    return metrics.deserialize(config, custom_objects=custom_objects)
+
+
+def compile_from_config(model, config, custom_objects=None):
+    """Compiles `model` as `training_config` says (tf.keras 2, Keras 3 or ours)."""
+    optimizer = optimizers.deserialize(config["optimizer_config"], custom_objects=custom_objects)
+    loss = config.get("loss")
+    if isinstance(loss, dict):
+        loss = losses.deserialize(loss, custom_objects=custom_objects)
+    elif isinstance(loss, str):
+        losses.get(loss)  # fails early, with the list of names, if unknown
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=[_metric_from_config(m, custom_objects) for m in _flatten(config.get("metrics"))],
+        weighted_metrics=[_metric_from_config(m, custom_objects)
+                          for m in _flatten(config.get("weighted_metrics"))],
+        loss_weights=config.get("loss_weights"),
+    )
