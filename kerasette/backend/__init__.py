@@ -8,6 +8,8 @@ converted when another is selected.
 
 Example:
     >>> import kerasette
+    >>> kerasette.backend.set_backend("numpy")
+    <kerasette backend 'numpy'>
     >>> kerasette.backend.backend()
     'numpy'
 """

@@ -71,8 +71,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Example:
         >>> import kerasette as keras
         >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
-        >>> m.save("/tmp/doc_model.h5")
-        >>> keras.models.load_model("/tmp/doc_model.h5").count_params()
+        >>> m.save("doc_model.h5")
+        >>> keras.models.load_model("doc_model.h5").count_params()
         3
     """
     path = os.fspath(filepath)
