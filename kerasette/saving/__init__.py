@@ -4,4 +4,8 @@ from kerasette.saving.api import load_model, save_model
 from kerasette.saving.errors import ModelFileError
 from kerasette.saving.registry import register_serializable
 
-__all__ = ["ModelFileError", "load_model", "register_serializable", "save_model"]
+# Keras 3's spelling (`keras.saving.register_keras_serializable`).
+register_keras_serializable = register_serializable
+
+__all__ = ["ModelFileError", "load_model", "register_keras_serializable", "register_serializable",
+           "save_model"]

@@ -116,7 +116,9 @@ def load_model_h5(path, custom_objects=None, compile=True, safe_mode=True):
     with f:
         try:
             model_config = _attr_json(f, "model_config", path, required=True)
-            train_config = _attr_json(f, "training_config", path, required=False)
+            # Read only when used: compile=False loads past a damaged one.
+            train_config = (_attr_json(f, "training_config", path, required=False)
+                            if compile else None)
             model = build_model(model_config, path, custom_objects, safe_mode)
             if not model.built:
                 raise ModelFileError(path, "the model config declares no input shape.")

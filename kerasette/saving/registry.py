@@ -86,7 +86,9 @@ class NameTable:
             "module": self.module,
             "class_name": type(obj).__name__,
             "config": obj.get_config(),
-            "registered_name": getattr(type(obj), "_registered_name", None),
+            # The class's own registration only: a subclass must not inherit
+            # its parent's name (it would load back as the parent).
+            "registered_name": vars(type(obj)).get("_registered_name"),
         }
 
     def deserialize(self, config, custom_objects=None):

@@ -130,6 +130,10 @@ def _flatten(value):
 
 def _metric_from_config(config, custom_objects):
     if isinstance(config, str):
+        # A user function named in custom_objects; compile() cannot see those.
+        if custom_objects and config in custom_objects:
+            return metrics.deserialize(config, custom_objects=custom_objects)
+        metrics.get(config)  # fails now, naming the file, rather than in fit()
         return config
     return metrics.deserialize(config, custom_objects=custom_objects)
 
@@ -141,7 +145,10 @@ def compile_from_config(model, config, custom_objects=None):
     if isinstance(loss, dict):
         loss = losses.deserialize(loss, custom_objects=custom_objects)
     elif isinstance(loss, str):
-        losses.get(loss)  # fails early, with the list of names, if unknown
+        if custom_objects and loss in custom_objects:  # compile() cannot see those
+            loss = losses.deserialize(loss, custom_objects=custom_objects)
+        else:
+            losses.get(loss)  # fails early, with the list of names, if unknown
     model.compile(
         optimizer=optimizer,
         loss=loss,
