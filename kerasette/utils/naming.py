@@ -21,6 +21,6 @@ def reset_names() -> None:
 
 
 def to_snake_case(name: str) -> str:
-    """`BatchNormalization` -> `batch_normalization`."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    """`BatchNormalization` -> `batch_normalization`, `Conv2D` -> `conv2d` (Keras's rule)."""
+    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()

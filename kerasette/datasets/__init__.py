@@ -1,0 +1,18 @@
+"""Data sets as in `keras.datasets`: `mnist`, `fashion_mnist`, and `iris`.
+
+Each module has a `load_data()`. MNIST and Fashion-MNIST are downloaded
+once from Keras's public copies into `$KERASETTE_HOME/datasets` (default
+`~/.kerasette/datasets`) and verified by their checksums; Iris ships inside
+the package. Nothing is read or downloaded until `load_data()` is called.
+
+Example:
+    >>> import kerasette as keras
+    >>> (x, y), class_names = keras.datasets.iris.load_data()
+    >>> x.shape, class_names[y[-1]]
+    ((150, 4), 'virginica')
+"""
+
+from kerasette.datasets import fashion_mnist, iris, mnist
+from kerasette.datasets._cache import DatasetUnavailableError
+
+__all__ = ["DatasetUnavailableError", "fashion_mnist", "iris", "mnist"]
