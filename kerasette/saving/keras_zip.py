@@ -1,0 +1,637 @@
+"""Keras 3's native `.keras` format: a zip archive of three members.
+
+* `metadata.json`: `{"keras_version": "3.15.1", "date_saved": "2025-01-31@12:00:00"}`.
+* `config.json`: the model as Keras 3 serializes it,
+  `{"module": "keras", "class_name": "Sequential", "config": {"name",
+  "trainable", "dtype": <DTypePolicy dict>, "layers": [...],
+  "build_input_shape"}, "registered_name": null, "build_config":
+  {"input_shape": [...]}, "compile_config": {...}}`. Each layer entry carries
+  `module`, `class_name`, `config` (Keras 3 keys: DTypePolicy dicts,
+  `batch_shape` on the InputLayer, BatchNormalization `axis` as an int,
+  `input_axes`/`output_axes` on variance-scaling initializers) and
+  `registered_name`, plus `build_config` for layers that build weights or
+  shapes (Keras 3 omits it for InputLayer, Activation, Dropout and Reshape).
+* `model.weights.h5`: the `.weights.h5` layout (`layers/<snake class
+  name>/vars/<i>`, `vars/`), plus `optimizer/vars/<i>` holding the
+  optimizer's variables in Keras 3's order: `iteration`, `learning_rate`
+  (absent when the rate is a schedule), then the slots.
+
+The archive members are stored uncompressed, as Keras writes them. Saving
+goes through a temporary file in the same folder and `os.replace`; loading
+never runs code from the file (no pickle, no marshalled lambdas), and every
+problem with a file is a `ModelFileError` naming it.
+
+Optimizer slots: kerasette's slot order equals Keras 3's for Adam, AdamW,
+Adamax, Adagrad, Adadelta, Nadam and RMSprop (per variable interleaved
+where Keras 3 interleaves, blocks where it uses blocks; `use_ema` averages
+first). Differences handled here: Keras 3 has a `learning_rate` variable
+after `iteration`; Keras 3's SGD has no slots when `momentum == 0` (kerasette
+always keeps `m`, which is not read then); Keras 3's Nadam keeps its running
+product `u_product` as a last scalar variable.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import math
+import os
+import tempfile
+import warnings
+import zipfile
+
+import numpy as np
+
+from kerasette.saving.errors import ModelFileError
+
+KERAS3_VERSION = "3.15.1"  # the Keras 3 dialect written (and checked against)
+
+METADATA = "metadata.json"
+CONFIG = "config.json"
+WEIGHTS = "model.weights.h5"
+WEIGHTS_NPZ = "model.weights.npz"
+
+# A member whose declared size is above this and far above its stored size
+# is refused before it is read (decompression bombs), as Keras 3 does.
+_BOMB_FLOOR = 1 << 28
+_BOMB_RATIO = 100
+
+_VARIANCE_SCALING = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
+                     "LecunNormal", "LecunUniform", "VarianceScaling"}
+# Keras 3 layers without a `build` of their own carry no build_config.
+_NO_BUILD_CONFIG = {"InputLayer", "Activation", "Dropout", "Reshape", "MaxPooling2D",
+                    "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
+# Class names whose configs would need code from the file to rebuild.
+_CODE_CLASSES = {"Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda"}
+
+_POLICY = "DTypePolicy"
+
+
+def _policy(name):
+    return {"module": "keras", "class_name": _POLICY, "config": {"name": name},
+            "registered_name": None}
+
+
+# ----------------------------------------------------------------------------------
+# writing
+# ----------------------------------------------------------------------------------
+def save_model_keras(model, path, include_optimizer=True, overwrite=True):
+    """Writes `model` as a Keras 3 `.keras` archive that Keras 3 loads.
+
+    Args:
+        model: a built kerasette `Sequential`.
+        path: destination; must end in `.keras` (as in Keras 3).
+        include_optimizer: with `False`, or for an uncompiled model, the
+            archive's `compile_config` is empty (as Keras 3 writes it for
+            an uncompiled model) and it holds no optimizer variables, so it
+            loads back uncompiled.
+        overwrite: with `False`, an existing file is an error.
+
+    Raises:
+        ValueError: for a name without `.keras` or an unbuilt model.
+        TypeError: for a model that is not a `Sequential`.
+        FileExistsError: if the file exists and `overwrite` is False.
+    """
+    from kerasette.models.sequential import Sequential
+
+    path = os.fspath(path)
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"Invalid filepath: a .keras file name must end in '.keras'. "
+                         f"Received: {path}")
+    if not isinstance(model, Sequential):
+        raise TypeError("The .keras writer saves Sequential models. "
+                         f"Received a {type(model).__name__}.")
+    if not model.built:
+        raise ValueError("Saving needs a built model: give the first layer an input_shape, "
+                         "or call the model on data or build() it first.")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False.")
+    compiled = include_optimizer and getattr(model, "_compiled", False)
+    optimizer = model.optimizer if compiled else None
+    config = model_to_keras3_config(model, include_compile=compiled)
+    metadata = {"keras_version": KERAS3_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    weights = _weights_bytes(model, optimizer, config)
+
+    def write(zf):
+        zf.writestr(_member(METADATA), json.dumps(metadata).encode())
+        zf.writestr(_member(CONFIG), json.dumps(config).encode())
+        zf.writestr(_member(WEIGHTS), weights)
+
+    _atomic_zip(path, write)
+
+
+def _member(name):
+    info = zipfile.ZipInfo(name, date_time=datetime.datetime.now().timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _atomic_zip(path, write):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".kerasette-", suffix=".keras.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+            write(zf)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; use what open() would
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _weights_bytes(model, optimizer, config):
+    import h5py
+
+    from kerasette.saving.weights_h5 import write_v3_file
+
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        write_v3_file(f, model)
+        if optimizer is not None:
+            opt_config = config["compile_config"]["optimizer"]["config"]
+            values = _keras3_optimizer_values(optimizer, model, opt_config)
+            if values is not None:
+                group = f.create_group("optimizer").create_group("vars")
+                group.attrs["name"] = opt_config["name"]
+                for i, value in enumerate(values):
+                    group.create_dataset(str(i), data=value)
+    return buf.getvalue()
+
+
+def model_to_keras3_config(model, include_compile=True):
+    """The dict Keras 3 writes to `config.json` for this Sequential."""
+    entries = []
+    if model._input_layer is not None:
+        entries.append(_input_entry(model._input_layer))
+    for layer in model.layers:
+        entries.append(_layer_entry(layer))
+    build_shape = _none_batch(model._build_input_shape)
+    inner = {"name": model.name, "trainable": model.trainable,
+             "dtype": _policy(model.dtype), "layers": entries}
+    if build_shape is not None:
+        inner["build_input_shape"] = build_shape
+    config = {"module": "keras", "class_name": "Sequential", "config": inner,
+              "registered_name": None}
+    if build_shape is not None:
+        config["build_config"] = {"input_shape": build_shape}
+    # Keras 3 writes an empty compile_config for an uncompiled model.
+    compiled = include_compile and getattr(model, "_compiled", False)
+    config["compile_config"] = _compile_config(model) if compiled else {}
+    return config
+
+
+def _none_batch(shape):
+    if shape is None:
+        return None
+    shape = list(shape)
+    return [None] + [None if d is None else int(d) for d in shape[1:]]
+
+
+def _input_entry(layer):
+    config = {"batch_shape": list(layer._batch_input_shape), "dtype": layer.dtype,
+              "sparse": False, "ragged": False, "name": layer.name, "optional": False}
+    return {"module": "keras.layers", "class_name": "InputLayer", "config": config,
+            "registered_name": None}
+
+
+def _layer_entry(layer):
+    from kerasette import layers as layers_module
+
+    cls = type(layer)
+    class_name = cls.__name__
+    registered = getattr(cls, "_registered_name", None)
+    builtin = getattr(layers_module, class_name, None) is cls
+    config = _keras3_layer_config(class_name, layer)
+    entry = {"module": "keras.layers" if builtin else cls.__module__,
+             "class_name": class_name, "config": config,
+             "registered_name": None if builtin else registered or class_name}
+    shape = _none_batch(layer._build_input_shape)
+    if class_name not in _NO_BUILD_CONFIG and shape is not None and layer.built:
+        entry["build_config"] = {"input_shape": shape}
+    return entry
+
+
+def _keras3_layer_config(class_name, layer):
+    config = dict(layer.get_config())
+    config.pop("batch_input_shape", None)
+    config.pop("input_shape", None)
+    if isinstance(config.get("dtype"), str):
+        config["dtype"] = _policy(config["dtype"])
+    if config.get("activity_regularizer", 0) is None and "Conv" not in class_name:
+        del config["activity_regularizer"]  # Keras 3 writes it only when set (but Conv*)
+    for key, value in list(config.items()):
+        if key.endswith("_initializer") and isinstance(value, dict):
+            config[key] = _keras3_initializer(value)
+    if class_name == "Dense":
+        config.setdefault("quantization_config", None)
+    elif class_name == "BatchNormalization":
+        axis = config.get("axis")
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        shape = layer._build_input_shape
+        if isinstance(axis, int) and axis >= 0 and shape is not None:
+            axis -= len(shape)  # Keras 3 keeps the user's -1
+        config["axis"] = axis
+        config.update({"synchronized": False, "renorm": False, "renorm_clipping": None,
+                       "renorm_momentum": 0.99})
+    elif class_name == "LayerNormalization":
+        axis = config.get("axis")
+        shape = layer._build_input_shape
+        axes = axis if isinstance(axis, (list, tuple)) else [axis]
+        if shape is not None and all(isinstance(a, int) for a in axes):
+            axes = [a - len(shape) if a >= 0 else a for a in axes]
+        config["axis"] = list(axes)
+        config.setdefault("rms_scaling", False)
+    elif class_name == "Dropout":
+        config = {k: config[k] for k in ("name", "trainable", "dtype", "rate", "seed",
+                                         "noise_shape") if k in config}
+    return config
+
+
+def _keras3_initializer(config):
+    if config.get("class_name") in _VARIANCE_SCALING:
+        inner = dict(config.get("config") or {})
+        inner.setdefault("input_axes", None)
+        inner.setdefault("output_axes", None)
+        config = {**config, "config": inner}
+    return config
+
+
+# -- compile config -------------------------------------------------------------------
+def _compile_config(model):
+    from kerasette import losses as losses_module
+
+    specs = model.compiled_metrics._specs
+    metrics = [_metric_entry(m) for m, weighted in specs if not weighted] or None
+    weighted = [_metric_entry(m) for m, weighted in specs if weighted] or None
+    weight = model.compiled_loss.weight
+    return {
+        "optimizer": keras3_optimizer_config(model.optimizer),
+        "loss": _loss_entry(model.loss, losses_module),
+        "loss_weights": None if weight == 1.0 else weight,
+        "metrics": metrics,
+        "weighted_metrics": weighted,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
+
+
+def _loss_entry(loss, losses_module):
+    if loss is None or isinstance(loss, str):
+        return loss  # as the user wrote it; Keras 3's compile takes the same names
+    entry = losses_module.serialize(loss)
+    if isinstance(entry, dict):
+        inner = dict(entry.get("config") or {})
+        if inner.get("reduction") == "auto":
+            inner["reduction"] = "sum_over_batch_size"  # Keras 3 has no "auto"
+        entry = {**entry, "config": inner}
+    return entry
+
+
+def _metric_entry(metric):
+    from kerasette import metrics as metrics_module
+
+    if isinstance(metric, str):
+        return metric
+    return metrics_module.serialize(metric)
+
+
+def keras3_optimizer_config(optimizer):
+    """`{"module": "keras.optimizers", "class_name", "config", "registered_name"}`
+    with Keras 3's keys (no `jit_compile`/`is_legacy_optimizer`; with
+    `loss_scale_factor` and `gradient_accumulation_steps`)."""
+    from kerasette.utils.naming import to_snake_case
+
+    cls_name = type(optimizer).__name__
+    config = dict(optimizer.get_config())
+    config.pop("jit_compile", None)
+    config.pop("is_legacy_optimizer", None)
+    name = config.get("name")
+    if name == cls_name:  # tf.keras's default name -> Keras 3's default name
+        name = to_snake_case(cls_name)
+    if cls_name == "RMSprop" and not config.get("use_ema") \
+            and config.get("ema_overwrite_frequency") == 100:
+        config["ema_overwrite_frequency"] = None  # tf.keras's RMSprop default; unused
+    head = {"name": name, "learning_rate": config.pop("learning_rate", 0.001)}
+    for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+                "ema_momentum", "ema_overwrite_frequency"):
+        if key in config:
+            head[key] = config.pop(key)
+    head["loss_scale_factor"] = None
+    head["gradient_accumulation_steps"] = None
+    config.pop("name", None)
+    head.update(config)
+    return {"module": "keras.optimizers", "class_name": cls_name, "config": head,
+            "registered_name": None}
+
+
+def _keras3_optimizer_values(optimizer, model, opt_config):
+    """Keras 3's `optimizer.variables` values, or None when the optimizer has
+    no state yet (Keras 3 then writes `iteration` and `learning_rate` only)."""
+    cls_name = type(optimizer).__name__
+    values = [np.asarray(int(optimizer.iterations.numpy()), dtype=np.int64)]
+    if not isinstance(opt_config.get("learning_rate"), dict):
+        values.append(np.asarray(optimizer._lr, dtype=np.float32))
+    if not optimizer.built:
+        return values
+    tracked, trainable = optimizer._tracked, model.trainable_variables
+    if len(tracked) != len(trainable) or any(a is not b for a, b in zip(tracked, trainable)):
+        # Keras 3 builds the optimizer with exactly the model's trainable variables.
+        warnings.warn(f"The optimizer state of {optimizer.name!r} does not match the model's "
+                      "trainable variables; only its step count is saved.", stacklevel=3)
+        return values
+    slots = [v.numpy() for v in optimizer.variables[1:]]
+    if cls_name == "SGD" and optimizer.momentum == 0:
+        # Keras 3's SGD has no momentum slots then (kerasette's `m` is not read):
+        # keep only the `use_ema` averages, which come first.
+        slots = slots[:len(tracked)] if optimizer.use_ema else []
+    values += slots
+    if cls_name == "Nadam":
+        values.append(np.asarray(optimizer._u_product_at(optimizer._step), dtype=np.float32))
+    return values
+
+
+# ----------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------
+def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
+    """Reads a `.keras` archive written by Keras 3 or kerasette.
+
+    Args:
+        path: the archive.
+        custom_objects: optional dict of names to custom classes/functions.
+        compile: with `True` (default) and a `compile_config` in the file,
+            the model comes back compiled, with the optimizer's state.
+        safe_mode: accepted for Keras's signature. kerasette never runs code
+            from a file, so `Lambda` layers and serialized lambdas are refused
+            whatever its value.
+
+    Returns:
+        A kerasette `Sequential` with the saved weights.
+
+    Raises:
+        kerasette.saving.ModelFileError: for a missing, damaged or foreign
+            file, one that does not fit its own config, or one that holds code.
+    """
+    import h5py
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelFileError(path, "no such file")
+    try:
+        zf = zipfile.ZipFile(path, "r")
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise ModelFileError(path, f"not a .keras zip archive ({err})") from err
+    with zf:
+        config = _read_json(zf, path, CONFIG, required=True)
+        if METADATA in zf.namelist():
+            metadata = _read_json(zf, path, METADATA, required=False)
+            if not isinstance(metadata, dict):
+                raise ModelFileError(path, f"{METADATA} is not a JSON object.")
+        _refuse_code(config, path)
+        model = _model_from_config(config, path, custom_objects)
+        names = zf.namelist()
+        if WEIGHTS not in names:
+            extra = (" (it holds npz weights, which kerasette does not read)"
+                     if WEIGHTS_NPZ in names else "")
+            raise ModelFileError(path, f"the archive has no {WEIGHTS} member{extra}.")
+        raw = _read_member(zf, path, WEIGHTS)
+    try:
+        f = h5py.File(io.BytesIO(raw), "r")
+    except OSError as err:
+        raise ModelFileError(path, f"{WEIGHTS} is not a readable HDF5 file ({err})") from err
+    with f:
+        try:
+            plan = _weights_plan(f, model, path)
+            compile_config = config.get("compile_config") if compile else None
+            opt_arrays = None
+            if compile_config:
+                _compile_from_keras3_config(model, compile_config, path, custom_objects)
+                opt_arrays = _read_optimizer_arrays(f)
+        except ModelFileError:
+            raise
+        except (KeyError, OSError, ValueError, TypeError, RuntimeError) as err:
+            raise ModelFileError(path, f"damaged or inconsistent {WEIGHTS} ({err})") from err
+    for variable, value in plan:  # everything checked: now assign
+        variable.assign(value)
+    if opt_arrays is not None:
+        _restore_optimizer(model, opt_arrays, path)
+    return model
+
+
+def _read_member(zf, path, name):
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ModelFileError(path, f"the archive has no {name} member.") from None
+    if info.file_size > _BOMB_FLOOR and info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
+        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes from "
+                                   f"{info.compress_size} stored: refused as a zip bomb.")
+    try:
+        return zf.read(name)
+    except Exception as err:  # BadZipFile (bad CRC), zlib.error, EOFError, OSError...
+        raise ModelFileError(path, f"cannot read member {name} ({err})") from err
+
+
+def _read_json(zf, path, name, required):
+    raw = _read_member(zf, path, name)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ModelFileError(path, f"{name} is not valid JSON ({err})") from err
+
+
+def _refuse_code(config, path, where="config.json"):
+    """Refuses any object whose rebuilding would run code stored in the file."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            if isinstance(cls, str) and cls in _CODE_CLASSES:
+                inner = node.get("config")
+                name = inner.get("name") if isinstance(inner, dict) else None
+                what = (f"a Lambda layer{f' ({name!r})' if name else ''}" if cls != "__lambda__"
+                        else "a serialized Python lambda")
+                raise ModelFileError(path, f"{where} holds {what}. Rebuilding it would run "
+                                           "code stored in the file, which kerasette never does "
+                                           "(also with safe_mode=False). Rewrite it as a custom "
+                                           "layer class and pass it in custom_objects.")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _model_from_config(config, path, custom_objects):
+    from kerasette.models.sequential import Sequential
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ModelFileError(path, f"{CONFIG} does not describe a Keras model "
+                                   "(no 'class_name').")
+    class_name = config.get("registered_name") or config["class_name"]
+    if class_name not in ("Sequential", "keras>Sequential"):
+        raise ModelFileError(path, f"{CONFIG} describes a {config['class_name']!r} model; "
+                                   "kerasette reads Sequential models.")
+    inner = config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        raise ModelFileError(path, f"{CONFIG}: the Sequential config has no 'layers' list.")
+    try:
+        model = Sequential.from_config(inner, custom_objects=custom_objects)
+        if not model.built:
+            shape = (config.get("build_config") or {}).get("input_shape")
+            if shape:
+                model.build(tuple(shape))
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as err:
+        raise ModelFileError(path, f"{CONFIG}: cannot rebuild the model ({err})") from err
+    if "trainable" in inner and inner["trainable"] is False:
+        model.trainable = False
+    return model
+
+
+def _weights_plan(f, model, path):
+    from kerasette.saving.weights_h5 import _plan_v3
+
+    if "layers" not in f:
+        if any(layer.weights for layer in model.layers):
+            raise ModelFileError(path, f"{WEIGHTS} has no 'layers' group.")
+        return []
+    plan = _plan_v3(f, model, path, skip_mismatch=False)
+    # Shapes matched the model; only now read the data (while the file is open).
+    return [(v, np.asarray(a)) for v, a in plan]
+
+
+def _read_optimizer_arrays(f):
+    if "optimizer" not in f or "vars" not in f["optimizer"]:
+        return None
+    group = f["optimizer"]["vars"]
+    keys = sorted(group, key=int)
+    if keys != [str(i) for i in range(len(keys))]:
+        raise ValueError(f"optimizer/vars holds {keys}, not 0..{len(keys) - 1}")
+    return [np.asarray(group[k]) for k in keys]
+
+
+# -- compile ---------------------------------------------------------------------------
+def _compile_from_keras3_config(model, compile_config, path, custom_objects):
+    from kerasette import losses as losses_module
+    from kerasette import metrics as metrics_module
+    from kerasette import optimizers as optimizers_module
+
+    if not isinstance(compile_config, dict):
+        raise ModelFileError(path, f"{CONFIG}: compile_config is not an object.")
+    try:
+        opt_entry = compile_config.get("optimizer", "rmsprop")
+        if isinstance(opt_entry, dict):
+            optimizer = optimizers_module.deserialize(optimizer_config_from_keras3(opt_entry),
+                                                      custom_objects=custom_objects)
+        else:
+            optimizer = optimizers_module.get(opt_entry or "rmsprop")
+        loss = compile_config.get("loss")
+        if isinstance(loss, dict):
+            loss = losses_module.deserialize(loss, custom_objects=custom_objects)
+        elif isinstance(loss, list) and len(loss) == 1:
+            loss = loss[0]
+
+        def metric_list(value):
+            if value is None:
+                return None
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+                value = value[0]  # nested per output
+            if not isinstance(value, list):
+                value = [value]
+            return [metrics_module.deserialize(m, custom_objects=custom_objects)
+                    if isinstance(m, dict) else m for m in value]
+
+        model.compile(optimizer=optimizer, loss=loss,
+                      metrics=metric_list(compile_config.get("metrics")),
+                      weighted_metrics=metric_list(compile_config.get("weighted_metrics")),
+                      loss_weights=compile_config.get("loss_weights"))
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as err:
+        raise ModelFileError(path, f"{CONFIG}: cannot restore the compile configuration "
+                                   f"({err})") from err
+
+
+def optimizer_config_from_keras3(entry):
+    """A Keras 3 optimizer dict turned into one kerasette's optimizers read."""
+    from kerasette.utils.naming import to_snake_case
+
+    class_name = entry.get("class_name")
+    inner = dict(entry.get("config") or {})
+    if inner.pop("loss_scale_factor", None) is not None:
+        raise ValueError("loss_scale_factor (mixed-precision loss scaling) is not supported.")
+    if inner.pop("gradient_accumulation_steps", None) is not None:
+        raise ValueError("gradient_accumulation_steps is not supported.")
+    plain = class_name.rsplit(">", 1)[-1] if isinstance(class_name, str) else class_name
+    if isinstance(plain, str) and inner.get("name") == to_snake_case(plain):
+        inner["name"] = plain  # Keras 3's default name -> kerasette's (tf.keras's)
+    if plain == "RMSprop" and inner.get("ema_overwrite_frequency") is None \
+            and not inner.get("use_ema"):
+        inner.pop("ema_overwrite_frequency", None)
+    return {**entry, "config": inner}
+
+
+def _restore_optimizer(model, arrays, path):
+    """Maps Keras 3's optimizer variables onto kerasette's; on any mismatch,
+    warns (as Keras 3 does) and keeps the fresh optimizer."""
+    optimizer = model.optimizer
+    cls_name = type(optimizer).__name__
+    schedule = optimizer._schedule
+    head = 1 if schedule is not None and hasattr(schedule, "get_config") else 2
+    variables = model.trainable_variables
+    try:
+        if len(arrays) < head:
+            raise ValueError(f"{len(arrays)} saved variables, fewer than {head}")
+        iteration = arrays[0]
+        if iteration.shape != () or iteration.dtype.kind not in "iu":
+            raise ValueError("the first saved variable is not an integer step counter")
+        rest = list(arrays[head:])
+        if not rest:  # saved before the first step: only the counter (and rate)
+            optimizer.iterations.assign(int(iteration))
+            return
+        if not optimizer.built and variables:
+            optimizer.build(variables)
+        slots = list(optimizer.variables)[1:]
+        u_product = rest.pop() if cls_name == "Nadam" else None
+        if cls_name == "SGD" and optimizer.momentum == 0 and \
+                len(rest) == len(slots) - len(variables):
+            # Keras 3's SGD keeps no momentum slots at momentum 0; kerasette's
+            # `m` is not read then.
+            rest = rest + [np.zeros(v.shape, v.dtype) for v in slots[len(rest):]]
+        if len(rest) != len(slots):
+            raise ValueError(f"{len(arrays)} saved variables for an optimizer with "
+                             f"{len(slots) + head + (u_product is not None)} in "
+                             "Keras 3's layout")
+        for v, a in zip(slots, rest):
+            if tuple(a.shape) != v.shape:
+                raise ValueError(f"variable {v.name!r} has shape {v.shape}, the file "
+                                 f"holds {tuple(a.shape)}")
+        if u_product is not None and u_product.shape != ():
+            raise ValueError("Nadam's u_product is not a scalar")
+    except ValueError as err:
+        warnings.warn(f"{path}: the optimizer state was not restored ({err}); training "
+                      "continues with a fresh optimizer state.", stacklevel=3)
+        return
+    optimizer.iterations.assign(int(iteration))
+    for v, a in zip(slots, rest):
+        v.assign(np.asarray(a, dtype=v.dtype))
+    if u_product is not None and math.isfinite(float(u_product)):
+        optimizer._u_product = float(u_product)
+        optimizer._u_product_step = int(iteration)
+
+
+__all__ = ["keras3_optimizer_config", "load_model_keras", "model_to_keras3_config",
+           "optimizer_config_from_keras3", "save_model_keras"]
