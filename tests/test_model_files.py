@@ -12,7 +12,7 @@ import kerasette as keras
 from test_keras_fixtures import FIXTURES, build
 
 L = keras.layers
-MODELS = ("xor", "iris_like", "mnist_like", "activation_layer")
+MODELS = ("xor", "iris_like", "mnist_like", "cnn_small", "activation_layer")
 
 
 @pytest.mark.parametrize("impl", ["tfkeras2", "keras3", "portable"])
@@ -161,3 +161,11 @@ def test_clone_model_has_the_architecture_and_fresh_weights():
     assert json.loads(clone.to_json())["config"]["layers"][1]["config"]["units"] == 20
     assert clone.count_params() == model.count_params()
     assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), clone.get_weights()))
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    model = compiled_model()
+    model.save(tmp_path / "m.h5")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "m.h5").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -107,6 +107,10 @@ def atomic_write(path, write):
     try:
         with h5py.File(tmp, "w") as f:
             write(f)
+        # mkstemp makes the file private (0600); give it a normal file's mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
