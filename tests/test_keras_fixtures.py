@@ -38,6 +38,13 @@ def build(name):
             L.Dropout(0.2),
             L.Dense(10, activation="softmax"),
         ])
+    if name == "cnn_small":
+        return keras.Sequential([
+            L.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ])
     if name == "activation_layer":
         return keras.Sequential([
             L.Dense(5, input_shape=(3,)),
@@ -48,7 +55,7 @@ def build(name):
 
 
 CASES = [(impl, name) for impl in ("tfkeras2", "keras3")
-         for name in ("xor", "iris_like", "mnist_like", "activation_layer")]
+         for name in ("xor", "iris_like", "mnist_like", "cnn_small", "activation_layer")]
 
 
 @pytest.mark.parametrize("impl,name", CASES)

@@ -10,7 +10,7 @@ import kerasette as keras
 from test_keras_fixtures import FIXTURES, build
 
 CASES = [(impl, name, kind) for impl in ("tfkeras2", "keras3")
-         for name in ("xor", "iris_like", "mnist_like", "activation_layer")
+         for name in ("xor", "iris_like", "mnist_like", "cnn_small", "activation_layer")
          for kind in ("legacy_weights.h5", "weights.h5", "h5")]
 
 

@@ -1,14 +1,33 @@
 """Layers, with Keras's names, arguments and defaults."""
 
 from kerasette.layers.base import Layer
+from kerasette.layers.convolutional import Conv2D, Convolution2D
 from kerasette.layers.core import Activation, Dense, Flatten, Input, InputLayer, Reshape
+from kerasette.layers.layer_normalization import LayerNormalization
 from kerasette.layers.normalization import BatchNormalization
+from kerasette.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from kerasette.layers.regularization import Dropout
+from kerasette.layers.reshaping import ZeroPadding2D
 from kerasette.saving.registry import NameTable
 
 _TABLE = NameTable("layer", "keras.layers")
-for _cls in (Activation, BatchNormalization, Dense, Dropout, Flatten, InputLayer, Reshape):
+for _cls in (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+             GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LayerNormalization,
+             MaxPooling2D, Reshape, ZeroPadding2D):
     _TABLE.register(_cls, _cls.__name__)
+for _alias, _cls in (("Convolution2D", Conv2D), ("MaxPool2D", MaxPooling2D),
+                     ("AvgPool2D", AveragePooling2D), ("GlobalAvgPool2D", GlobalAveragePooling2D),
+                     ("GlobalMaxPool2D", GlobalMaxPooling2D)):
+    _TABLE.register(_cls, _alias)
 
 
 def serialize(layer) -> dict:
@@ -27,14 +46,26 @@ def deserialize(config, custom_objects=None):
 
 __all__ = [
     "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
     "BatchNormalization",
+    "Conv2D",
+    "Convolution2D",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
+    "MaxPool2D",
+    "MaxPooling2D",
     "Reshape",
+    "ZeroPadding2D",
     "deserialize",
     "serialize",
 ]

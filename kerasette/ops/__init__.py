@@ -15,6 +15,13 @@ Example:
 """
 
 from kerasette.autodiff import tensor as _tensor_module
+from kerasette.ops.conv import (
+    avg_pool2d,
+    conv2d,
+    layer_normalization,
+    max_pool2d,
+    pad,
+)
 from kerasette.ops.core import (
     abs,
     absolute,
