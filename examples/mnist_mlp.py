@@ -24,9 +24,9 @@ one run, 20 epochs (as in the second course's notes) for `--table`.
 
 One run prints one line per epoch (when piped) and ends with
 `test_accuracy=... test_loss=...`. `--activation relu --optimizer adam
---epochs 2` gives 0.9755 with the default seed 1 in about 20 s on two CPU
-cores; two epochs leave this network near 97.5% (seeds 0-4 gave 97.24,
-97.55, 97.58, 97.63 and 97.36%), more epochs take it to about 98%.
+--epochs 2` gives 0.9755 with the default seed 1 in about 5 s on an idle
+two-core CPU; two epochs leave this network near 97.5% (seeds 0-4 gave
+97.24, 97.55, 97.58, 97.63 and 97.36%), 20 epochs take it to about 98%.
 
 `--table` trains the notes' eight variants in turn, all with the same
 settings, and prints a Markdown table of kerasette's test loss and accuracy
@@ -140,8 +140,8 @@ def run_table(data, epochs, batch_size, seed, dropout_rate=0.5):
                      "test_loss": loss, "test_accuracy": accuracy, "seconds": seconds})
     wall = time.perf_counter() - start
     lines = [
-        "| variant | notes' logloss | notes' accuracy | kerasette test loss "
-        "| kerasette test accuracy | at least the notes' | time |",
+        ("| variant | notes' logloss | notes' accuracy | kerasette test loss "
+         "| kerasette test accuracy | at least the notes' | time |"),
         "| --- | ---: | ---: | ---: | ---: | :---: | ---: |",
     ]
     for r in rows:

@@ -88,7 +88,7 @@ def main(argv=None):
     rest = args.epochs - first
 
     x_train, y_train, x_test, y_test = load_split()
-    fit_args = dict(batch_size=20, validation_data=(x_test, y_test), verbose=0)
+    fit_args = {"batch_size": 20, "validation_data": (x_test, y_test), "verbose": 0}
 
     keras.utils.set_random_seed(args.seed)
     model = build_model()
