@@ -96,9 +96,10 @@ def _positive_int(value, what, layer):
 class Dense(Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
-    Inputs of rank above 2 are contracted on their last axis. Built-in
-    activations whose derivative follows from their output (relu, sigmoid,
-    tanh, softmax, linear) are fused with the product into one op.
+    Inputs of rank above 2 are contracted on their last axis. The built-in
+    relu, tanh and linear activations are fused with the product into one
+    op; softmax and sigmoid run as a separate op whose output keeps the
+    logits, so a following cross-entropy takes the stable from-logits path.
 
     Args:
         units: output width.

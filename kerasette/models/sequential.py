@@ -9,10 +9,8 @@ from kerasette import ops
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
 from kerasette.models.model import Model
+from kerasette.saving.weights_h5 import KERAS_DIALECT_VERSION
 
-# The tf.keras version whose config dialect we write (see docs/ and the
-# fixtures' H5_FORMAT.md); tf.keras and Keras 3 both read it.
-KERAS_DIALECT_VERSION = "2.21.0"
 
 
 class Sequential(Model):

@@ -22,6 +22,8 @@ import numpy as np
 
 from kerasette.saving.errors import ModelFileError
 
+# The tf.keras version whose dialect kerasette writes (model_config, to_json,
+# file attributes); tf.keras 2.21 and Keras 3 both read it.
 KERAS_DIALECT_VERSION = "2.21.0"
 
 
