@@ -686,7 +686,11 @@ def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits
     if from_logits:
         return ops.softmax_cross_entropy(y_true, output, axis=axis)
     # Rescale so each distribution sums to one, then clip so log stays finite.
-    output = ops.divide(output, ops.sum(output, axis=axis, keepdims=True))
+    # The floor on the sum changes nothing for a distribution (sum >= 1e-7)
+    # and turns the 0/0 of an all-zero row (a ReLU output, say) into zeros,
+    # scored by the clip as probability 1e-7, where tf.keras 2 gives NaN.
+    total = ops.maximum(ops.sum(output, axis=axis, keepdims=True), _EPSILON)
+    output = ops.divide(output, total)
     output = ops.clip(output, _EPSILON, 1.0 - _EPSILON)
     return ops.negative(ops.sum(ops.multiply(y_true, ops.log(output)), axis=axis))
 

@@ -243,8 +243,9 @@ def get(identifier) -> Regularizer | None:
     """Turns what a layer's `*_regularizer=` accepts into a regularizer.
 
     Args:
-        identifier: `None`, a name, a config dict, or a callable (returned
-            as is).
+        identifier: `None`, a name, a config dict, a `Regularizer` class
+            (instantiated with its defaults, as Keras 3 does), or a callable
+            (returned as is).
 
     Returns:
         A regularizer (or the callable), or `None`.
@@ -260,6 +261,8 @@ def get(identifier) -> Regularizer | None:
         return None
     if isinstance(identifier, (str, dict)):
         return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()  # `keras.regularizers.L2` for `L2()`, as Keras 3 does
     if callable(identifier):
         return identifier
     raise ValueError(

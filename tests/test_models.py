@@ -160,3 +160,9 @@ def test_training_flag_reaches_dropout():
     x = np.ones((10, 100), "float32")
     np.testing.assert_array_equal(model(x).numpy(), x)
     assert (model(x, training=True).numpy() == 0).any()
+
+
+def test_sequential_accepts_one_layer_not_in_a_list():
+    model = keras.Sequential(keras.layers.Dense(3, input_shape=(2,)))
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense"]
+    assert model.predict(np.ones((4, 2), "float32"), verbose=0).shape == (4, 3)

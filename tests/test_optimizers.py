@@ -119,10 +119,13 @@ def run_reference(cls, kwargs, init, grads_seq):
 
 def run_kerasette(opt, init, grads_seq, dtype):
     variables = [keras.Variable(w.astype(dtype), name=f"w{i}:0") for i, w in enumerate(init)]
-    buffers = [v.data for v in variables]
+    buffers = None
     for grads in grads_seq:
         tensors = [ops.convert_to_tensor(g.astype(dtype)) for g in grads]
         opt.apply_gradients(zip(tensors, variables))
+        # The first step may move the variables into the optimizer's flat
+        # buffers (one view each); from then on every update is in place.
+        buffers = buffers or [v.data for v in variables]
     for v, buf in zip(variables, buffers):
         assert v.data is buf, "the update must write into the variable's own buffer"
         assert v.dtype == dtype

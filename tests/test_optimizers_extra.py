@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import kerasette as keras
+from test_optimizers import run_kerasette  # one copy of the in-place check
 from kerasette import ops, optimizers
 from kerasette.backend import strict_backend
 from kerasette.optimizers import schedules
@@ -141,16 +142,6 @@ def run_reference(cls, kwargs, init, grads_seq, lr_of_step=None):
     return weights, states, shared
 
 
-def run_kerasette(opt, init, grads_seq, dtype):
-    variables = [keras.Variable(w.astype(dtype), name=f"w{i}:0") for i, w in enumerate(init)]
-    buffers = [v.data for v in variables]
-    for grads in grads_seq:
-        tensors = [ops.convert_to_tensor(g.astype(dtype)) for g in grads]
-        opt.apply_gradients(zip(tensors, variables))
-    for v, buf in zip(variables, buffers):
-        assert v.data is buf, "the update must write into the variable's own buffer"
-        assert v.dtype == dtype
-    return variables
 
 
 def rounded_problem(dtype, seed=0):

@@ -14,6 +14,11 @@ The training loop calls the hooks of a `CallbackList` in tf.keras 2's order:
     evaluate: on_test_begin, on_test_batch_begin/end..., on_test_end(logs)
     predict:  on_predict_begin, on_predict_batch_begin/end..., on_predict_end
 
+When `fit` ends with an exception instead (Ctrl-C, or an error raised by a
+callback), it calls `on_train_abort(exception)` on every callback, in place
+of `on_train_end`, then re-raises: callbacks close their files there
+(`CSVLogger`) and the progress bar its line. tf.keras calls nothing then.
+
 Epochs and batches are counted from 0. Batch logs may be a `LazyLogs`
 (values read from the device only when looked at); epoch logs are a dict of
 Python floats.
@@ -21,9 +26,12 @@ Python floats.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 __all__ = ["Callback", "CallbackList"]
+
+logger = logging.getLogger("kerasette")
 
 # The hooks called once per batch, and the legacy names that alias them.
 _BATCH_HOOKS = {
@@ -96,6 +104,19 @@ class Callback:
 
     def on_train_end(self, logs=None):
         """Called at the end of `fit`, with the logs of the last epoch."""
+
+    def on_train_abort(self, exception):
+        """Called instead of `on_train_end` when `fit` stops on an exception.
+
+        `fit` re-raises `exception` (a `KeyboardInterrupt`, or the error a
+        callback or the data raised) after every callback has run this hook.
+        Release what `on_train_begin` acquired here (open files), without
+        assuming that `on_train_begin` ran: it may be what raised. This is a
+        kerasette addition; tf.keras calls no hook in that case.
+
+        Args:
+            exception: the exception that stopped training.
+        """
 
     def on_epoch_begin(self, epoch, logs=None):
         """Called at the start of each epoch of `fit` (`epoch` counts from 0)."""
@@ -186,6 +207,9 @@ class CallbackList:
     Args:
         callbacks: a list of `Callback` instances (or one callback).
         add_history: append a `History` callback unless the list has one.
+            Such a list (the one `fit` makes) also warns, once, with a
+            `RuntimeWarning` when an epoch's mean `loss` is NaN or infinite,
+            unless it holds a `TerminateOnNaN`.
         add_progbar: append a `ProgbarLogger` unless the list has one.
         model: the model the callbacks act on (`set_model`); it also gets
             `model.history`, the `History` callback.
@@ -224,6 +248,8 @@ class CallbackList:
         self.callbacks = _flatten(callbacks)
         self.model = None
         self.params = {}
+        # A list made for `fit` (with a History) warns once if the loss diverges.
+        self._watch_loss = bool(add_history)
         self._add_default_callbacks(add_history, add_progbar)
         if model is not None:
             self.set_model(model)
@@ -298,6 +324,20 @@ class CallbackList:
     def on_train_end(self, logs=None):
         self._call("on_train_end", logs)
 
+    def on_train_abort(self, exception: BaseException) -> None:
+        """Calls every callback's `on_train_abort(exception)`.
+
+        A hook that fails is logged and skipped, so that the others still
+        run and `fit` re-raises the exception that stopped training, not one
+        from the clean-up.
+        """
+        for callback in self.callbacks:
+            try:
+                callback.on_train_abort(exception)
+            except Exception:  # noqa: BLE001 - reported, and the original wins
+                logger.exception("%s.on_train_abort failed while fit was stopping on %s",
+                                 type(callback).__name__, type(exception).__name__)
+
     def on_test_begin(self, logs=None):
         self._call("on_test_begin", logs)
 
@@ -317,8 +357,21 @@ class CallbackList:
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
+        if self._watch_loss:
+            self._check_epoch_loss(epoch, logs)
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
+
+    def _check_epoch_loss(self, epoch: int, logs) -> None:
+        # Once per fit, from the epoch's mean loss (already a host float), so
+        # that a diverged run says so without a device read per step.
+        from kerasette.callbacks.misc import TerminateOnNaN, warn_if_loss_not_finite
+
+        if any(isinstance(cb, TerminateOnNaN) for cb in self.callbacks):
+            self._watch_loss = False  # it has spoken at the bad batch already
+            return
+        if warn_if_loss_not_finite(epoch, logs):
+            self._watch_loss = False
 
     # -- batch hooks: only the callbacks that implement them ---------------------------
     def on_train_batch_begin(self, batch, logs=None):

@@ -31,7 +31,9 @@ class CSVLogger(Callback):
     metrics (no validation data, or `validation_freq > 1`), a `val_` column
     is added for each name anyway; cells with nothing to log hold `NA`.
     Rows are written when each epoch ends (the file is flushed, so it can be
-    read during training); the file is closed when training ends.
+    read during training); the file is closed when training ends, also when
+    `fit` stops on an exception or Ctrl-C (it then holds one row per
+    finished epoch).
 
     Args:
         filename: the CSV file, e.g. `"run/log.csv"`.
@@ -70,6 +72,7 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        self._close()  # a file left open by a loop that never ended training
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename, encoding="utf-8") as f:
@@ -101,7 +104,13 @@ class CSVLogger(Callback):
         self.csv_file.flush()
 
     def on_train_end(self, logs=None):
+        self._close()
+
+    def on_train_abort(self, exception):
+        self._close()
+
+    def _close(self) -> None:
         if self.csv_file is not None:
-            self.csv_file.close()
+            self.csv_file.close()  # flushes the rows written so far
             self.csv_file = None
         self.writer = None

@@ -228,6 +228,12 @@ class ProgbarLogger(Callback):
         self._called_in_fit = False
         self._close_bar()
 
+    def on_train_abort(self, exception):
+        # Clear the running bar, so the traceback (or the next fit) starts on
+        # a clean line, and let a later evaluate() draw its own.
+        self._called_in_fit = False
+        self._close_bar()
+
     def on_epoch_begin(self, epoch, logs=None):
         self._begin()
         if self.verbose and self.epochs > 1:

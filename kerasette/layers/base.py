@@ -9,6 +9,7 @@ device once, casts them to the layer's dtype, builds on first use and calls.
 from __future__ import annotations
 
 import inspect
+import numbers
 
 import numpy as np
 
@@ -29,18 +30,34 @@ def standardize_dtype(dtype) -> str:
         raise ValueError(f"Invalid dtype: {dtype!r}. Expected e.g. 'float32'.") from err
 
 
-def _shape_tuple(shape, what):
+def _shape_tuple(shape, what, positive=False):
+    """`shape` as a tuple of ints and Nones (an int `n` means `(n,)`).
+
+    Args:
+        shape: what the user passed, or None.
+        what: the argument's name, for messages.
+        positive: whether sizes must be at least 1 (input shapes), rather
+            than at least 0 (weight shapes).
+
+    Raises:
+        ValueError: for entries that are not integers (`2.5`, `"3"`) or
+            are too small, naming the argument.
+    """
     if shape is None:
         return None
-    if isinstance(shape, int):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
-    try:
-        shape = tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{what} must be a tuple of ints (or None). Received: {shape!r}") from err
-    if any(d is not None and d < 0 for d in shape):
-        raise ValueError(f"{what} must not have negative dimensions. Received: {shape!r}")
-    return shape
+    dims = None if isinstance(shape, str) or not hasattr(shape, "__iter__") else tuple(shape)
+    if dims is None or any(d is not None and (isinstance(d, bool) or not isinstance(
+            d, numbers.Integral)) for d in dims):
+        raise ValueError(f"Argument `{what}` must be a tuple of integers (or None), e.g. "
+                         f"(784,). Received: {what}={shape!r}")
+    smallest = 1 if positive else 0
+    if any(d is not None and d < smallest for d in dims):
+        sizes = "positive" if positive else "non-negative"
+        raise ValueError(f"Argument `{what}` must hold {sizes} sizes (or None). "
+                         f"Received: {what}={shape!r}")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 class Layer:
@@ -92,10 +109,11 @@ class Layer:
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if input_shape is not None:
-            shape = _shape_tuple(input_shape, "input_shape")
+            shape = _shape_tuple(input_shape, "input_shape", positive=True)
             batch_input_shape = (batch_size,) + shape
         batch_input_shape = batch_input_shape if batch_input_shape is not None else batch_shape
-        self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape")
+        self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape",
+                                               positive=True)
         self._trainable_weights: list[Variable] = []
         self._non_trainable_weights: list[Variable] = []
         self._regularized: list = []  # (regularizer, variable)
@@ -137,7 +155,7 @@ class Layer:
                 f"Received: constraint={constraint!r}"
             )
         dtype = standardize_dtype(dtype or self.dtype)
-        shape = _shape_tuple(shape if shape is not None else (), f"shape of weight {name!r}")
+        shape = _shape_tuple(shape if shape is not None else (), "shape")
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
         init = initializers.get(initializer)
@@ -280,7 +298,8 @@ class Layer:
         x = self._convert_input(inputs)
         if not self.built:
             self._maybe_build(x[0].shape if isinstance(x, list) else x.shape)
-        self._call_losses = []
+        if self._call_losses:  # skip Layer.__setattr__'s tracking when already empty
+            self._call_losses = []
         if _accepts_training(type(self)):
             kwargs["training"] = bool(training)
         return self.call(x, **kwargs)

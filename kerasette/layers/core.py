@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from kerasette import activations, initializers, ops, regularizers
@@ -80,15 +82,25 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None,
         >>> model.count_params()
         15
     """
+    _shape_tuple(shape, "shape", positive=True)  # names Keras 3's argument in messages
     layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                        batch_shape=batch_shape, **kwargs)
     return KerasInput(layer)
 
 
 def _positive_int(value, what, layer):
+    """`int(value)`, or a `ValueError` naming the layer and the argument.
+
+    Strings and floats are refused, not converted: `Dense("10")` or
+    `Dense(2.5)` is a mistake better caught than guessed at.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        hint = ""
+        if isinstance(value, str) and value.strip().isdigit():
+            hint = f" (a string: pass the number {int(value)})"
         raise ValueError(
-            f"{layer}: `{what}` must be a positive integer. Received: {what}={value!r}"
+            f"{layer}: argument `{what}` must be a positive integer. "
+            f"Received: {what}={value!r}{hint}"
         )
     return int(value)
 
@@ -272,10 +284,16 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        target = tuple(int(d) for d in target_shape)
-        if any(d == 0 or d < -1 for d in target) or target.count(-1) > 1:
-            raise ValueError("Reshape: target_shape must hold positive sizes and at most "
-                             f"one -1. Received: target_shape={target_shape!r}")
+        if isinstance(target_shape, numbers.Integral):
+            target_shape = (target_shape,)
+        dims = (tuple(target_shape) if hasattr(target_shape, "__iter__")
+                and not isinstance(target_shape, str) else ())
+        if (not dims or any(isinstance(d, bool) or not isinstance(d, numbers.Integral)
+                            or d == 0 or d < -1 for d in dims) or dims.count(-1) > 1):
+            raise ValueError("Reshape: argument `target_shape` must be a tuple of positive "
+                             "sizes with at most one -1 (one sample's shape, without the "
+                             f"batch axis). Received: target_shape={target_shape!r}")
+        target = tuple(int(d) for d in dims)
         self.target_shape = target
 
     def call(self, inputs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from kerasette import initializers, ops, regularizers
 from kerasette.layers.base import Layer
 
@@ -56,13 +58,15 @@ class BatchNormalization(Layer):
                 raise ValueError(f"BatchNormalization supports one axis. Received: axis={axis!r}")
             axis = axis[0]
         self.axis = int(axis)
-        if not 0.0 <= float(momentum) <= 1.0:
+        if not _is_number(momentum) or not 0.0 <= float(momentum) <= 1.0:
             raise ValueError(
-                f"BatchNormalization: `momentum` must be in [0, 1]. Received: momentum={momentum!r}"
+                "BatchNormalization: argument `momentum` must be a number in [0, 1] (how much "
+                f"of the moving averages each batch keeps). Received: momentum={momentum!r}"
             )
-        if not float(epsilon) > 0.0:
+        if not _is_number(epsilon) or not float(epsilon) > 0.0:
             raise ValueError(
-                f"BatchNormalization: `epsilon` must be positive. Received: epsilon={epsilon!r}"
+                "BatchNormalization: argument `epsilon` must be a positive number. "
+                f"Received: epsilon={epsilon!r}"
             )
         if beta_constraint is not None or gamma_constraint is not None:
             raise NotImplementedError("BatchNormalization: constraints are not supported yet.")
@@ -145,3 +149,8 @@ class BatchNormalization(Layer):
             "gamma_constraint": None,
         })
         return config
+
+
+def _is_number(value) -> bool:
+    """A real number, not a bool or a string (`float("0.9")` would pass)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from kerasette import ops
 from kerasette.layers.base import Layer
 
@@ -31,9 +33,9 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(
-                "Dropout: `rate` must be a number in [0, 1) (the fraction of inputs "
+                "Dropout: argument `rate` must be a number in [0, 1) (the fraction of inputs "
                 f"to drop). Received: rate={rate!r}"
             )
         self.rate = float(rate)

@@ -37,6 +37,8 @@ class Sequential(Model):
         self.__dict__["_sublayers"] = self._layers
         self._input_layer: InputLayer | None = None
         self._output_shapes: list = []
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            layers = [layers]  # one layer, as tf.keras 2 accepts
         for layer in layers or []:
             self.add(layer)
 

@@ -100,10 +100,11 @@ def tanh(x):
 
 
 def _softmax_array(z, axis):
-    m = xp()
-    e = z - m.max(z, axis=axis, keepdims=True)
-    m.exp(e, out=e)
-    e /= m.sum(e, axis=axis, keepdims=True)
+    # Array methods rather than xp.max/xp.sum: the same reductions without
+    # NumPy's Python-level dispatch, which dominates for single rows.
+    e = z - z.max(axis=axis, keepdims=True)
+    xp().exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
     return e
 
 

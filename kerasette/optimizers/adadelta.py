@@ -41,6 +41,8 @@ class Adadelta(Optimizer):
         ['Adadelta/accumulated_grad/Variable:0', 'Adadelta/accumulated_delta_var/Variable:0']
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

@@ -33,6 +33,8 @@ class Adagrad(Optimizer):
         1.9
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

@@ -47,6 +47,8 @@ class Adam(Optimizer):
         ['iteration:0', 'Adam/m/Variable:0', 'Adam/v/Variable:0']
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

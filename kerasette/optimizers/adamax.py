@@ -39,6 +39,8 @@ class Adamax(Optimizer):
         ['iteration:0', 'Adamax/m/Variable:0', 'Adamax/u/Variable:0']
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

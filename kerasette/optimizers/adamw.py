@@ -48,6 +48,8 @@ class AdamW(Optimizer):
         array([ 0.85, -0.85], dtype=float32)
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,6 +45,8 @@ import kerasette.ops  # noqa: F401 - gives Tensor/Variable their operators
 from kerasette import backend as _backend
 from kerasette.autodiff.tape import GradientTape
 from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.optimizers.flat import FlatChunk, FlatPack
+from kerasette.training.interrupts import CriticalSection
 
 _logger = logging.getLogger("kerasette")
 
@@ -247,6 +250,7 @@ class Optimizer:
         self._index: dict[int, int] = {}
         self._slots: dict[int, dict[str, Variable]] = {}
         self._scratch: dict[tuple, Any] = {}
+        self._pack: FlatPack | None = None  # see _flat_pack
         self._xp = _backend.get_backend().xp
         self._excluded_ids: set[int] = set()
         self._excluded_names: list[str] = []
@@ -392,7 +396,16 @@ class Optimizer:
 
     def _slot(self, variable, name):
         """The backend array of `variable`'s slot `name`."""
+        if type(variable) is FlatChunk:
+            return variable.slot_arrays[name]
         return self._slots[id(variable)][name].data
+
+    def _slot_or_none(self, variable, name):
+        """`_slot(variable, name)`, or None when the variable has no such slot."""
+        if type(variable) is FlatChunk:
+            return variable.slot_arrays.get(name)
+        slot = self._slots[id(variable)].get(name)
+        return None if slot is None else slot.data
 
     def _temp(self, like, index: int = 0):
         """Scratch buffer `index`, shaped like `like`, reused across steps.
@@ -401,7 +414,8 @@ class Optimizer:
         instead of fresh temporaries every step. Valid only until the next
         call with the same index.
         """
-        key = (like.dtype, index)
+        # Per thread: flat updates may run chunks on several threads at once.
+        key = (like.dtype, index, threading.get_ident())
         n = int(like.size)
         buf = self._scratch.get(key)
         if buf is None or buf.size < n:
@@ -570,9 +584,36 @@ class Optimizer:
                 "they are left unchanged.", missing)
 
         grads = self._clip_gradients(grads)
+        pack = self._flat_pack(variables)
+        if pack is not None:
+            for view, g in zip(pack.grad_views, grads):
+                self._xp.copyto(view, g)
+        return self._update(grads, variables, pack)
+
+    def _apply_packed(self):
+        """One step with the gradients already written into the flat pack's
+        gradient buffer (by the direct training step; no clipping)."""
+        if self._schedule is not None:
+            self._lr = self._schedule_value()
+        self._update(None, self._pack.variables, self._pack)
+
+    def _update(self, grads, variables, pack):
+        """Weight decay, the update itself (flat or per variable), EMA, the
+        step count and constraints, as one block that Ctrl-C does not cut."""
+        # Outside fit (custom loops, train_on_batch) a KeyboardInterrupt
+        # could otherwise land between two in-place writes and leave slots
+        # updated but not weights; inside fit, its StepGuard already defers
+        # it and this costs a flag test.
+        with CriticalSection():
+            return self._update_all(grads, variables, pack)
+
+    def _update_all(self, grads, variables, pack):
         self._apply_weight_decay(variables)
-        for g, v in zip(grads, variables):
-            self.update_step(g, v)
+        if pack is None:
+            for g, v in zip(grads, variables):
+                self.update_step(g, v)
+        else:
+            pack.run(self.update_step)
         if self.use_ema:
             self._update_moving_averages(variables)
         # In place, with no read-back: the Python int is the source of truth
@@ -584,6 +625,33 @@ class Optimizer:
             if constraint is not None:
                 v.assign(constraint(v))
         return self._iterations
+
+    # Subclasses whose update_step is purely elementwise (every built-in one)
+    # set this, letting apply_gradients run it once over flat buffers.
+    _elementwise_update = False
+
+    def _flat_pack(self, variables):
+        """The `FlatPack` for `variables`, packing them on first use; None
+        when they cannot be packed or are not the packed set (then the
+        update runs variable by variable, with the same result)."""
+        pack = self._pack
+        if pack is not None:
+            if not pack.matches(variables):
+                return None
+            if pack.intact():
+                return pack
+        elif not self._elementwise_update or getattr(self, "_pack_refused", False):
+            return None
+        slots = [self._slots[id(v)] for v in variables]
+        names = set(slots[0])
+        if (len({v.dtype for v in variables}) != 1
+                or any(set(s) != names or any(x.shape != v.shape for x in s.values())
+                       for s, v in zip(slots, variables))):
+            self._pack_refused = True
+            return None
+        b = _backend.get_backend()
+        self._pack = FlatPack(self._xp, variables, slots, on_cpu=b.name != "cupy")
+        return self._pack
 
     def update_step(self, gradient, variable) -> None:
         """Updates `variable.data` (and its slots) in place; subclasses implement."""

@@ -51,6 +51,8 @@ class Nadam(Optimizer):
         ['iteration:0', 'Nadam/m/Variable:0', 'Nadam/v/Variable:0']
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,

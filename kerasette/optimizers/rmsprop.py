@@ -45,6 +45,8 @@ class RMSprop(Optimizer):
         9.68377
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.001,
@@ -96,15 +98,15 @@ class RMSprop(Optimizer):
     def update_step(self, gradient, variable):
         xp, w, rho = self._xp, variable.data, self.rho
         # Slots exist for the options set when the variable was first seen.
-        slots = self._slots[id(variable)]
-        velocity = slots["velocity"].data
+        velocity = self._slot(variable, "velocity")
+        average = self._slot_or_none(variable, "average_gradient")
+        mom = self._slot_or_none(variable, "momentum")
         tmp = self._temp(w, 0)
         xp.multiply(velocity, rho, out=velocity)
         xp.multiply(gradient, gradient, out=tmp)
         xp.multiply(tmp, 1.0 - rho, out=tmp)
         xp.add(velocity, tmp, out=velocity)
-        if self.centered and "average_gradient" in slots:
-            average = slots["average_gradient"].data
+        if self.centered and average is not None:
             xp.multiply(average, rho, out=average)
             xp.multiply(gradient, 1.0 - rho, out=tmp)
             xp.add(average, tmp, out=average)
@@ -117,8 +119,7 @@ class RMSprop(Optimizer):
         increment = self._temp(w, 1)
         xp.multiply(gradient, self._lr, out=increment)
         xp.divide(increment, tmp, out=increment)
-        if self.momentum > 0 and "momentum" in slots:
-            mom = slots["momentum"].data
+        if self.momentum > 0 and mom is not None:
             xp.multiply(mom, self.momentum, out=mom)
             xp.add(mom, increment, out=mom)
             xp.subtract(w, mom, out=w)

@@ -40,6 +40,8 @@ class SGD(Optimizer):
         0.72
     """
 
+    _elementwise_update = True
+
     def __init__(
         self,
         learning_rate=0.01,

@@ -23,6 +23,11 @@ def _is_h5_dataset(x) -> bool:
     return type(x).__module__.startswith("h5py") and hasattr(x, "shape") and hasattr(x, "dtype")
 
 
+def _is_array_like(x) -> bool:
+    """Objects NumPy converts as arrays (pandas frames and series, ...)."""
+    return hasattr(x, "__array__") and hasattr(x, "shape") and not isinstance(x, Sequence)
+
+
 def _as_host_array(x, name):
     """Arrays and h5py datasets pass as they are; lists become arrays once."""
     if x is None or isinstance(x, np.ndarray) or _is_h5_dataset(x):
@@ -32,19 +37,83 @@ def _as_host_array(x, name):
     if _backend.get_backend().is_array(x):
         return _backend.get_backend().to_numpy(x)
     if isinstance(x, (list, tuple)):
-        arr = np.asarray(x)
+        arr = _list_to_array(x, name)
         if arr.dtype == np.float64:
             arr = arr.astype(_backend.floatx())
         return arr
+    if _is_array_like(x):
+        return np.asarray(x)
+    hint = ""
+    if isinstance(x, dict):
+        hint = (" Dicts of named inputs are for functional models, which kerasette does not "
+                "have; pass the array itself.")
     raise TypeError(
-        f"`{name}` must be a NumPy array, a list, an h5py dataset, a generator or a "
-        f"kerasette.utils.Sequence. Received: {type(x).__name__}"
+        f"Argument `{name}` must be a NumPy array, a list, an h5py dataset, a generator or a "
+        f"kerasette.utils.Sequence. Received: {type(x).__name__}.{hint}"
     )
 
 
+def _list_to_array(x, name) -> np.ndarray:
+    """`np.asarray(x)`, with a message naming the first row of another
+    shape when the rows of a nested list are ragged."""
+    try:
+        with warnings.catch_warnings():
+            # NumPy < 1.24 warns and makes an object array; newer ones raise.
+            warnings.simplefilter("ignore")
+            arr = np.asarray(x)
+    except ValueError as err:
+        message = _ragged_message(x, name)
+        raise ValueError(message or f"Argument `{name}` could not be turned into an array: "
+                         f"{err}") from None
+    if arr.dtype == object:
+        message = _ragged_message(x, name)
+        if message:
+            raise ValueError(message)
+    return arr
+
+
+def _ragged_message(x, name):
+    """Names the first row whose shape differs from row 0's, or None."""
+    def shape(row):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            return None
+        try:
+            return tuple(np.shape(row))
+        except ValueError:  # ragged inside the row too
+            return ("ragged",)
+
+    def describe(dims):
+        if dims is None:
+            return "a single value"
+        return f"{dims[0]} values" if len(dims) == 1 else f"shape {dims}"
+
+    shapes = [shape(row) for row in x]
+    for i, dims in enumerate(shapes):
+        if dims != shapes[0]:
+            return (f"Argument `{name}` is a list whose rows differ in shape: row 0 has "
+                    f"{describe(shapes[0])} but row {i} has {describe(dims)}. Every sample "
+                    "needs the same shape: pad or trim the rows first.")
+    return None
+
+
 def _check_numeric(arr, name):
-    if arr is not None and not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
-        raise TypeError(f"`{name}` must hold numbers. Received an array of dtype {arr.dtype}.")
+    """A `TypeError` for strings, objects and other non-numbers."""
+    if arr is None or np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
+        return
+    example = ""
+    if arr.ndim and len(arr):
+        first = np.asarray(arr[0]).reshape(-1)
+        example = f" such as {first.tolist()[0]!r}" if first.size else ""
+    if arr.dtype.kind in "US" and name.startswith("y"):
+        hint = (f" (strings{example}). Encode class names as integers first: "
+                f"`classes, {name} = np.unique({name}, return_inverse=True)`.")
+    elif arr.dtype.kind in "US":
+        hint = f" (strings{example}). Encode them as numbers first."
+    else:
+        hint = (f" (values{example}). If they are numbers, convert once with "
+                f"`np.asarray({name}, dtype='float32')`.")
+    raise TypeError(f"Argument `{name}` must hold numbers. Received: an array of dtype "
+                    f"{arr.dtype}{hint}")
 
 
 class Batch:
@@ -224,15 +293,17 @@ def check_class_weight(class_weight):
     if class_weight is None:
         return None
     if not isinstance(class_weight, dict) or not class_weight:
-        raise ValueError(f"`class_weight` must be a non-empty dict {{class index: weight}}. "
-                         f"Received: {class_weight!r}")
+        raise ValueError("Argument `class_weight` must be a non-empty dict {class index: "
+                         f"weight}}. Received: class_weight={class_weight!r}")
     for key, value in class_weight.items():
         if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
-            raise ValueError("`class_weight` keys must be non-negative class indices. "
-                             f"Received key {key!r}.")
+            raise ValueError("Argument `class_weight` must have non-negative integer class "
+                             f"indices as keys. Received: key {key!r} in "
+                             f"class_weight={class_weight!r}")
         if not isinstance(value, numbers.Real) or value < 0:
-            raise ValueError(f"`class_weight` values must be non-negative numbers. "
-                             f"Received {value!r} for class {key}.")
+            raise ValueError("Argument `class_weight` must have non-negative numbers as "
+                             f"values. Received: {value!r} for class {key} in "
+                             f"class_weight={class_weight!r}")
     return class_weight
 
 
@@ -240,7 +311,11 @@ def is_batch_source(x) -> bool:
     """Generators, iterators and Sequences: data that arrives batched."""
     if isinstance(x, Sequence):
         return True
-    if isinstance(x, (np.ndarray, list, tuple, Tensor)) or _is_h5_dataset(x):
+    if isinstance(x, (np.ndarray, list, tuple, dict, Tensor)) or _is_h5_dataset(x):
+        return False
+    # Device arrays and pandas objects have __getitem__ and __len__ too, but
+    # they hold samples, not batches.
+    if _backend.get_backend().is_array(x) or _is_array_like(x):
         return False
     if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
         return True
@@ -289,7 +364,8 @@ def split_validation(x, y, sample_weight, validation_split):
 def _warn_single_class(y_val):
     if y_val.ndim > 1 and y_val.shape[-1] > 1:
         labels = y_val.argmax(axis=-1)
-    elif y_val.dtype.kind in "iub" or (y_val.dtype.kind == "f" and np.all(y_val == np.round(y_val))):
+    elif y_val.dtype.kind in "iub" or (y_val.dtype.kind == "f"
+                                       and np.all(y_val == np.round(y_val))):
         labels = y_val.reshape(len(y_val), -1)[:, 0]
     else:
         return  # regression targets

@@ -19,15 +19,10 @@ from kerasette.autodiff.tape import GradientTape
 from kerasette.callbacks.logs import LazyLogs
 from kerasette.autodiff.tensor import Tensor
 from kerasette.training import data as data_module
+from kerasette.training import interrupts
+from kerasette.training import validation
 from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
-
-
-def _positive_int(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+from kerasette.training.fast_step import FastStep
 
 
 class Trainer:
@@ -62,8 +57,7 @@ class Trainer:
             >>> m.metrics_names
             ['loss', 'mae']
         """
-        if kwargs:
-            raise TypeError(f"compile() got unexpected keyword arguments: {sorted(kwargs)}")
+        validation.check_compile(self.compile, optimizer, loss, metrics, weighted_metrics, kwargs)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = loss
         self.compiled_loss = CompiledLoss(loss, loss_weights)
@@ -147,19 +141,13 @@ class Trainer:
             A `History` whose `.history` maps `loss`, the metrics and their
             `val_` versions to per-epoch lists.
         """
-        if kwargs:
-            raise TypeError(f"fit() got unexpected keyword arguments: {sorted(kwargs)}")
-        self._require_compiled()
-        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-            raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs!r}")
-        steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
-        if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-            raise ValueError("`validation_split` must be a float in [0, 1). "
-                             f"Received: validation_split={validation_split!r}")
-        class_weight = data_module.check_class_weight(class_weight)
-        if x is None:
-            raise ValueError("fit() needs `x`.")
+        x, y, sample_weight, validation_data = validation.check_fit(
+            self, x, y, sample_weight, validation_data, kwargs, batch_size=batch_size,
+            epochs=epochs, validation_split=validation_split, class_weight=class_weight,
+            initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps, validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq)
+        batch_size = 32 if batch_size is None else int(batch_size)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_module.split_validation(
                 x, y, sample_weight, validation_split)
@@ -174,25 +162,53 @@ class Trainer:
         self.history = cb.history
         self.stop_training = False
         self._ensure_built(train)
+        try:
+            # Ctrl-C lands between two steps, never inside one (interrupts.py).
+            with interrupts.StepGuard() as guard:
+                self._fit_epochs(cb, guard, train, val, steps_per_epoch, initial_epoch,
+                                 epochs, validation_freq)
+        except BaseException as exc:
+            self._abort_fit(cb, exc)
+            raise
+        return self.history
+
+    def _abort_fit(self, cb, exception):
+        """After `fit` stopped on `exception`: leave the model ready to fit again.
+
+        The weights are those after the last completed step; `model.history`
+        holds the finished epochs. Callbacks get `on_train_abort` to close
+        their files and the progress bar; `fit` then re-raises.
+        """
+        self.stop_training = False
+        cb.on_train_abort(exception)  # first: files are closed whatever fails next
+        self.compiled_metrics.reset()  # a partial epoch must not leak into the next fit
+
+    def _fit_epochs(self, cb, guard, train, val, steps_per_epoch, initial_epoch, epochs,
+                    validation_freq):
+        """`fit`'s loop over epochs, from `on_train_begin` to `on_train_end`."""
         cb.on_train_begin()
         stream = _BatchStream(train, steps_per_epoch, self._x_dtype())
         logs = {}
         listening = cb._should_call_train_batch_hooks
+        # The direct step for plain Dense stacks (bit-identical; fast_step.py).
+        fast = FastStep.build(self)
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             cb.on_epoch_begin(epoch)
-            for step, batch in enumerate(stream.epoch()):
+            for step, batch in enumerate(guard.steps(stream.epoch())):
                 if listening:
                     cb.on_train_batch_begin(step)
-                self.train_step(batch)
+                if fast is None or not fast(batch):
+                    self.train_step(batch)
                 if listening:
                     cb.on_train_batch_end(step, self._lazy_logs())
                 if self.stop_training:
                     break
+            guard.end_step()  # after a break: a Ctrl-C deferred in the last step
             if stream.ran_out and not stream.took_any:
                 warnings.warn("Your input ran out of data; interrupting training. Make sure "
                               "the generator can yield `steps_per_epoch * epochs` batches.",
-                              UserWarning, stacklevel=2)
+                              UserWarning, stacklevel=3)
                 break
             logs = self.compiled_metrics.results()
             if val is not None and _should_validate(epoch, validation_freq):
@@ -203,7 +219,6 @@ class Trainer:
             if self.stop_training:
                 break
         cb.on_train_end(logs)
-        return self.history
 
     def _validation_data(self, validation_data, batch_size, steps):
         if validation_data is None:
@@ -245,10 +260,9 @@ class Trainer:
             The loss (a float) when there are no metrics, else
             `[loss, *metrics]`; with `return_dict=True`, a dict by name.
         """
-        if kwargs:
-            raise TypeError(f"evaluate() got unexpected keyword arguments: {sorted(kwargs)}")
-        self._require_compiled()
-        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        x, y, sample_weight = validation.check_evaluate(self, x, y, sample_weight, kwargs,
+                                                        batch_size=batch_size, steps=steps)
+        batch_size = 32 if batch_size is None else int(batch_size)
         data = data_module.make_data(x, y, sample_weight, batch_size, steps=steps)
         self._ensure_built(data)
         verbose = callbacks_module.resolve_verbose(verbose)
@@ -266,12 +280,17 @@ class Trainer:
         Runs in inference mode (dropout off, batch norm on its moving
         statistics) and builds no autodiff graph.
         """
-        if kwargs:
-            raise TypeError(f"predict() got unexpected keyword arguments: {sorted(kwargs)}")
-        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        x = validation.check_predict(self, x, kwargs, batch_size=batch_size, steps=steps)
+        batch_size = 32 if batch_size is None else int(batch_size)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        if (verbose == 0 and not callbacks and steps is None and isinstance(x, np.ndarray)
+                and 0 < len(x) <= batch_size and self.built):
+            # One silent batch (a single row, say): no callbacks to call, no
+            # batching to do; the answer a predict loop would give, sooner.
+            batch = data_module.to_device(x, x_dtype=self._x_dtype())
+            return self(batch.x, training=False).numpy()
         data = data_module.make_data(x, None, None, batch_size, steps=steps)
         self._ensure_built(data)
-        verbose = callbacks_module.resolve_verbose(verbose)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                            verbose=verbose, epochs=1, steps=data.steps())
         cb.on_predict_begin()
@@ -290,8 +309,8 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
         """One optimisation step on one batch; returns its loss (and metrics)."""
-        self._require_compiled()
-        class_weight = data_module.check_class_weight(class_weight)
+        x, y, sample_weight = validation.check_on_batch(self, "train_on_batch", x, y,
+                                                        sample_weight, class_weight)
         data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x),
                                      class_weight=class_weight)
         self._ensure_built(data)
@@ -303,7 +322,8 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         """Loss (and metrics) of one batch in inference mode."""
-        self._require_compiled()
+        x, y, sample_weight = validation.check_on_batch(self, "test_on_batch", x, y,
+                                                        sample_weight)
         data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x))
         self._ensure_built(data)
         if reset_metrics:

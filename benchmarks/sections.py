@@ -1,0 +1,323 @@
+"""The benchmark sections. Each returns `(markdown, raw figures)`.
+
+Imported by `run.py` after the thread counts are pinned.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import common
+import systems
+from common import fmt_ratio, fmt_seconds, markdown_table, median
+
+
+@dataclass
+class Data:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def nbytes(self):
+        return sum(a.nbytes for a in (self.x_train, self.y_train, self.x_test, self.y_test))
+
+
+def mnist(shape):
+    """MNIST as float32 in [0, 1], reshaped to `(n,) + shape`, integer labels."""
+    import kerasette as keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+
+    def prepare(x):
+        out = x.reshape((len(x),) + shape).astype(np.float32)
+        out /= np.float32(255)
+        return out
+
+    return Data(prepare(x_train), y_train.astype(np.int64), prepare(x_test),
+                y_test.astype(np.int64))
+
+
+def iris():
+    """The bundled Iris data, standardised, all 150 rows for training."""
+    import kerasette as keras
+
+    (x, y), _ = keras.datasets.iris.load_data()
+    x = ((x - x.mean(0)) / x.std(0)).astype(np.float32)
+    return Data(x, y.astype(np.int64), x, y.astype(np.int64))
+
+
+def make_systems(network, data, batch_size, skip, with_floor=False, backend_device="cpu"):
+    """The systems available here, kerasette first."""
+    made = [systems.KerasLike("kerasette", network, data, batch_size)]
+    if "torch" not in skip and systems.available("torch"):
+        made.append(systems.Torch(network, data, batch_size, device=backend_device))
+    if "tf_keras" not in skip and backend_device == "cpu" and systems.available("tf_keras"):
+        made.append(systems.KerasLike("tf_keras", network, data, batch_size))
+    if with_floor:
+        made.append(systems.GemmFloor(data, batch_size))
+    return made
+
+
+def alternate_epochs(made, repeats, accuracy_after=2):
+    """Times `repeats` epochs of each system, alternating; returns per-system
+    epoch times and the test accuracy after `accuracy_after` epochs."""
+    times = {s.name: [] for s in made}
+    accuracy = {}
+    for epoch in range(max(repeats, accuracy_after)):
+        for s in made:
+            seconds, _ = common.timed(s.epoch)
+            times[s.name].append(seconds)
+            print(f"  {s.name}: epoch {epoch + 1} {seconds:.2f} s", file=sys.stderr, flush=True)
+            if epoch + 1 == accuracy_after:
+                accuracy[s.name] = s.test_accuracy()
+    return times, accuracy
+
+
+def epoch_table(title, made, times, accuracy, reference="PyTorch", floor="GEMM floor"):
+    """Markdown: median epoch time per system, ratios to PyTorch and the floor."""
+    med = {name: median(t) for name, t in times.items()}
+    rows = []
+    for s in made:
+        t = med[s.name]
+        ref = med.get(reference)
+        fl = med.get(floor)
+        acc = accuracy.get(s.name)
+        rows.append([s.name, fmt_seconds(t), fmt_ratio(t / ref if ref else None),
+                     fmt_ratio(t / fl if fl else None),
+                     "—" if acc is None else f"{100 * acc:.2f}%"])
+    table = markdown_table(["system", "epoch (median)", f"/ {reference}", f"/ {floor}",
+                            "test accuracy after 2 epochs"], rows)
+    return f"{title}\n\n{table}", {"median_s": med, "all_s": times, "accuracy": accuracy}
+
+
+def mlp(threads, skip, repeats, batch_sizes, **_):
+    """One MNIST epoch of the MLP at each batch size, all systems alternating."""
+    data = mnist((784,))
+    parts, raw = ["## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of 60,000"], {}
+    for b in batch_sizes:
+        made = make_systems("mlp", data, b, skip, with_floor=True)
+        times, accuracy = alternate_epochs(made, repeats)
+        md, r = epoch_table(f"### batch {b}", made, times, accuracy)
+        parts.append(md)
+        raw[b] = r
+    return "\n\n".join(parts), raw
+
+
+def cnn(threads, skip, repeats, **_):
+    """One MNIST epoch of the courses' CNN at batch 128."""
+    data = mnist((28, 28, 1))
+    made = make_systems("cnn", data, 128, skip)
+    times, accuracy = alternate_epochs(made, repeats)
+    md, raw = epoch_table("## MNIST CNN (examples/mnist_cnn.py's network), batch 128, "
+                          "one epoch of 60,000", made, times, accuracy)
+    return md, raw
+
+
+# -- tiny models ------------------------------------------------------------------------------
+def _per_call_us(fn, calls, rounds=5):
+    """Median over `rounds` of the mean microseconds per call of `fn`."""
+    fn()
+    out = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        out.append((time.perf_counter() - start) / calls * 1e6)
+    return median(out)
+
+
+def _keras_tiny(module_name, data, epochs, calls):
+    s = systems.KerasLike(module_name, "iris", data, batch_size=20)
+    model, x = s.model, data.x_train
+    steps = -(-len(x) // 20) * epochs
+    s.model.fit(x, data.y_train, batch_size=20, epochs=2, verbose=0)  # warm up
+
+    def train():
+        model.fit(x, data.y_train, batch_size=20, epochs=epochs, verbose=0)
+
+    row = x[:1]
+    return {
+        "train_step_us": _per_call_us(train, 1) / steps,
+        "predict_us": _per_call_us(lambda: model.predict(row, verbose=0), calls),
+        "call_us": _per_call_us(lambda: model(row), calls),
+    }
+
+
+def _torch_tiny(data, epochs, calls):
+    import torch
+
+    s = systems.Torch("iris", data, batch_size=20)
+    steps = -(-len(data.x_train) // 20) * epochs
+
+    def train():
+        for _ in range(epochs):
+            s.epoch()
+
+    row = s.x_train[:1]
+
+    def forward():
+        with torch.no_grad():
+            return s.model(row).numpy()
+
+    s.model.eval()
+    return {"train_step_us": _per_call_us(train, 1) / steps,
+            "predict_us": _per_call_us(forward, calls), "call_us": None}
+
+
+def tiny(threads, skip, **_):
+    """The Iris network: per-step and per-row latencies."""
+    data = iris()
+    raw = {"kerasette": _keras_tiny("kerasette", data, epochs=100, calls=2000)}
+    if "torch" not in skip and systems.available("torch"):
+        raw["PyTorch"] = _torch_tiny(data, epochs=100, calls=2000)
+    if "tf_keras" not in skip and systems.available("tf_keras"):
+        raw["tf.keras"] = _keras_tiny("tf_keras", data, epochs=3, calls=20)
+
+    def us(v):
+        return "—" if v is None else f"{v:,.0f} µs"
+
+    rows = [[name, us(r["train_step_us"]), us(r["predict_us"]), us(r["call_us"])]
+            for name, r in raw.items()]
+    table = markdown_table(["system", "training step (fit, batch 20)",
+                            "single-row predict", "single-row model(x)"], rows)
+    note = ("PyTorch's `predict` column is a forward pass under `no_grad` plus `.numpy()`; "
+            "it has no `predict` with batching and callbacks.")
+    return ("## Tiny model: the Iris network (4-20-20-3, tanh, Adam, batch 20), "
+            f"medians of 5 rounds\n\n{table}\n\n{note}"), raw
+
+
+# -- import time and memory (in fresh processes) ---------------------------------------------
+_IMPORT_PROBE = """
+import time
+import numpy, h5py
+t = time.perf_counter()
+import kerasette
+print(time.perf_counter() - t)
+"""
+
+_BASE_PROBE = """
+import time
+t = time.perf_counter()
+import numpy, h5py
+print(time.perf_counter() - t)
+"""
+
+
+def _python(code, env=None):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def import_time(**_):
+    """`import kerasette` in a fresh process, after numpy and h5py are loaded."""
+    extra, base = [], []
+    for _ in range(7):
+        base.append(float(_python(_BASE_PROBE)))
+        extra.append(float(_python(_IMPORT_PROBE)))
+    raw = {"kerasette_above_numpy_h5py_s": median(extra), "numpy_h5py_s": median(base)}
+    md = ("## Import time (fresh processes, median of 7)\n\n" + markdown_table(
+        ["import", "time"],
+        [["numpy, h5py", fmt_seconds(raw["numpy_h5py_s"])],
+         ["kerasette, above numpy and h5py", fmt_seconds(raw["kerasette_above_numpy_h5py_s"])]]))
+    return md, raw
+
+
+_MEMORY_PROBE = """
+import json, resource
+import numpy as np
+import kerasette as keras
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+before = rss_mb()
+(x, y), _ = keras.datasets.mnist.load_data()
+x = x.reshape(len(x), 784).astype(np.float32)
+x /= np.float32(255)
+inputs = (x.nbytes + y.nbytes) / 2**20
+keras.utils.set_random_seed(1)
+model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+                          keras.layers.Dense(128, activation="relu"),
+                          keras.layers.Dense(10, activation="softmax")])
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rss_after_import_mb": before, "peak_rss_mb": peak, "inputs_mb": inputs}))
+"""
+
+
+def memory(**_):
+    """Peak RSS of a full MNIST fit, above the process after `import kerasette`."""
+    raw = json.loads(_python(_MEMORY_PROBE))
+    raw["peak_above_import_mb"] = raw["peak_rss_mb"] - raw["rss_after_import_mb"]
+    raw["overhead_mb"] = raw["peak_above_import_mb"] - raw["inputs_mb"]
+    md = ("## Memory: one epoch of `fit` on the full MNIST training set (float32)\n\n"
+          + markdown_table(["quantity", "MB"], [
+              ["input arrays (x_train float32, y_train)", f"{raw['inputs_mb']:.0f}"],
+              ["peak RSS above the process after `import kerasette`",
+               f"{raw['peak_above_import_mb']:.0f}"],
+              ["peak beyond the inputs (loading included)", f"{raw['overhead_mb']:.0f}"]]))
+    return md, raw
+
+
+# -- GPU --------------------------------------------------------------------------------------
+def gpu_mlp(repeats, skip):
+    """The MLP at batch 128 and 1024 on the CuPy backend against PyTorch CUDA."""
+    import kerasette as keras
+
+    keras.backend.set_backend("cupy")
+    data = mnist((784,))
+    parts, raw = ["## GPU: MNIST MLP on the CuPy backend against PyTorch CUDA"], {}
+    for b in (128, 1024):
+        made = make_systems("mlp", data, b, skip, backend_device="cuda")
+        times, accuracy = alternate_epochs(made, repeats)
+        md, r = epoch_table(f"### batch {b}", made, times, accuracy,
+                            reference="PyTorch CUDA")
+        parts.append(md)
+        raw[b] = r
+    return "\n\n".join(parts), raw
+
+
+# -- the regression guard ---------------------------------------------------------------------
+def quick_guard(baseline_path: Path, threads: int, record: bool = False, rounds: int = 7):
+    """kerasette/floor for MLP steps at batch 128, against the recorded ratio.
+
+    Trains on the first 7,680 images (60 steps) per round, alternating with
+    the floor's products for the same batches; the ratio of medians is
+    compared with `baseline.json`. Exits 1 when it is more than 25% above.
+    """
+    full = mnist((784,))
+    n = 60 * 128
+    data = Data(full.x_train[:n], full.y_train[:n], full.x_test[:1000], full.y_test[:1000])
+    made = [systems.KerasLike("kerasette", "mlp", data, 128), systems.GemmFloor(data, 128)]
+    times, _ = alternate_epochs(made, rounds, accuracy_after=0)
+    ratio = median(times["kerasette"]) / median(times["GEMM floor"])
+    key = f"mlp128_over_floor_{threads}_threads"
+    recorded = json.loads(baseline_path.read_text()) if baseline_path.exists() else {}
+    if record:
+        recorded[key] = round(ratio, 3)
+        recorded["recorded"] = time.strftime("%Y-%m-%d")
+        baseline_path.write_text(json.dumps(recorded, indent=1) + "\n")
+    limit = recorded.get(key)
+    print(f"kerasette/floor for the MLP step at batch 128 ({threads} threads): {ratio:.3f}"
+          + (f"; recorded {limit:.3f}, limit {1.25 * limit:.3f}" if limit else
+             "; nothing recorded for this thread count"))
+    if limit and ratio > 1.25 * limit:
+        print("REGRESSION: the MLP step is more than 25% slower relative to its matrix "
+              "products than recorded in benchmarks/baseline.json.")
+        return 1
+    return 0
+
+
+SECTIONS = {"mlp": mlp, "cnn": cnn, "tiny": tiny, "import": import_time, "memory": memory}

@@ -1,0 +1,618 @@
+"""Checks of what users pass to `compile`, `fit`, `evaluate`, `predict` and
+the `*_on_batch` methods, made before any work.
+
+Each entry point (`check_compile`, `check_fit`, ...) runs once per call, on
+the host, before a callback runs or a weight changes, so a mistake costs
+one clear message instead of a traceback from inside a batch. (An unbuilt
+Sequential is built from `x`, as `fit` would build it, once `x` has passed
+its own checks, so that `y` can be checked against the model's output.)
+Messages follow Keras's form: the argument, what was expected and what was
+received, e.g. "Argument `batch_size` must be a positive integer.
+Received: batch_size=0".
+
+Cost: scalar checks are free; each float array gets one pass (in chunks,
+so no full-size temporary) for NaN and infinity, and labels one more; none
+of it runs per step. h5py datasets and generators are checked only for
+what they show without being read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import numbers
+
+import numpy as np
+
+from kerasette import losses as losses_module
+from kerasette import metrics as metrics_module
+from kerasette.training import data as data_module
+from kerasette.training.compile_utils import _ACCURACY_NAMES  # resolved later, from shapes
+
+# Elements per chunk of the NaN/infinity scan: the boolean temporary stays
+# at 256 KiB, whatever the size of the training set.
+_FINITE_CHUNK = 1 << 18
+
+# tf.keras 2 arguments of fit/evaluate/predict that do nothing here:
+# kerasette reads batches in the training thread, without workers or queues.
+_IGNORED_KWARGS = ("max_queue_size", "workers", "use_multiprocessing")
+
+
+# Built-in losses by what they expect of `y`.
+_SPARSE, _CATEGORICAL, _BINARY, _SAME_SHAPE = "sparse", "categorical", "binary", "same_shape"
+_LOSS_KINDS = {
+    "sparse_categorical_crossentropy": _SPARSE,
+    "categorical_crossentropy": _CATEGORICAL,
+    "binary_crossentropy": _BINARY,
+    **{name: _SAME_SHAPE for name in (
+        "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error", "log_cosh", "huber", "poisson",
+        "cosine_similarity", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence")},
+}
+
+
+# -- scalar arguments -------------------------------------------------------------------
+def positive_int(value, name, allow_none=False):
+    """`value` as an int, or a `ValueError` naming the argument.
+
+    Args:
+        value: what the user passed.
+        name: the argument's name, for the message.
+        allow_none: whether `None` (meaning "the default") is accepted.
+
+    Returns:
+        `int(value)`, or `None` when allowed and given.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a positive integer. "
+                         f"Received: {name}={value!r}")
+    return int(value)
+
+
+def _non_negative_int(value, name, meaning=""):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"Argument `{name}` must be a non-negative integer{meaning}. "
+                         f"Received: {name}={value!r}")
+
+
+def _check_validation_split(value):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= value < 1):
+        hint = ""
+        if isinstance(value, numbers.Real) and 1 < value < 100:
+            hint = f" (a fraction: for {value:g}% pass {value / 100:g})"
+        raise ValueError("Argument `validation_split` must be a float in [0, 1) (the fraction "
+                         f"held out). Received: validation_split={value!r}{hint}")
+
+
+def _check_validation_freq(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        positive_int(value, "validation_freq")
+        return
+    items = list(value) if isinstance(value, (list, tuple, set, range)) else None
+    if not items or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0
+                        for v in items):
+        raise ValueError("Argument `validation_freq` must be a positive integer (validate "
+                         "every n epochs) or a list of epoch numbers from 1. "
+                         f"Received: validation_freq={value!r}")
+
+
+def check_kwargs(method, kwargs, ignored=()):
+    """A `TypeError` for keywords `method` does not take, with the closest one.
+
+    Args:
+        method: the bound method (its signature lists the valid names).
+        kwargs: the extra keywords it received.
+        ignored: names accepted and ignored (tf.keras 2's `workers`, ...).
+    """
+    unknown = sorted(k for k in kwargs if k not in ignored)
+    if not unknown:
+        return
+    valid = [p for p in inspect.signature(method).parameters if p != "kwargs"]
+    name = unknown[0]
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise TypeError(f"{method.__name__}() got an unexpected keyword argument {name!r}.{hint} "
+                    f"Valid arguments: {', '.join(valid)}.")
+
+
+# -- compile ------------------------------------------------------------------------------
+def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kwargs):
+    """Checks `compile`'s arguments before anything is resolved.
+
+    Unknown names of losses and metrics fail here, before `compile` sets
+    anything on the model, with the closest valid name (tf.keras 2 reports
+    an unknown metric only at the first batch of `fit`); an unknown
+    optimizer name fails in `compile`'s first statement.
+
+    Raises:
+        TypeError: for an unknown keyword argument.
+        ValueError: for a missing loss, a class where an instance is
+            needed, or an unknown metric name.
+    """
+    check_kwargs(compile_method, kwargs)
+    if isinstance(optimizer, type):
+        raise ValueError("Argument `optimizer` must be an optimizer instance or a name such as "
+                         f"'adam'. Received: the class {optimizer.__name__}. Did you mean "
+                         f"keras.optimizers.{optimizer.__name__}()?")
+    if loss is None:
+        raise ValueError("Argument `loss` is missing: compile() needs a loss, e.g. loss='mse' "
+                         "or loss='sparse_categorical_crossentropy'.")
+    if isinstance(loss, (str, dict)):
+        losses_module.get(loss)  # an unknown name fails before compile sets anything
+    for what, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+        if value is None or isinstance(value, dict):
+            continue  # dicts get their own message from compile
+        for spec in value if isinstance(value, (list, tuple)) else [value]:
+            _check_metric(spec, what, value)
+
+
+def _check_metric(spec, what, given):
+    if isinstance(spec, type):
+        raise ValueError(f"Argument `{what}` must hold metric names, Metric instances or "
+                         f"functions. Received: the class {spec.__name__}. Did you mean "
+                         f"keras.metrics.{spec.__name__}()?")
+    if isinstance(spec, str):
+        if spec not in _ACCURACY_NAMES:
+            metrics_module.get(spec)  # an unknown name raises with the closest match
+        return
+    if not (callable(spec) or isinstance(spec, dict)):
+        raise ValueError(f"Argument `{what}` must hold metric names, Metric instances or "
+                         f"functions. Received: {what}={given!r}")
+
+
+# -- entry points ---------------------------------------------------------------------------
+def check_fit(model, x, y, sample_weight, validation_data, kwargs, *, batch_size, epochs,
+              validation_split, class_weight, initial_epoch, steps_per_epoch,
+              validation_steps, validation_batch_size, validation_freq):
+    """Checks everything `fit` was given, before any work.
+
+    Returns:
+        `(x, y, sample_weight, validation_data)` with lists turned into
+        arrays (once) and 1-D `x` given a feature axis, as tf.keras 2 does;
+        arrays are never copied.
+
+    Raises:
+        RuntimeError: if the model is not compiled.
+        TypeError: for an unknown keyword, a non-array `x`, or data that
+            does not hold numbers.
+        ValueError: for anything out of range or of the wrong shape.
+    """
+    check_kwargs(model.fit, kwargs, _IGNORED_KWARGS)
+    model._require_compiled()
+    positive_int(batch_size, "batch_size", allow_none=True)
+    _non_negative_int(epochs, "epochs", " (the number of passes over the data)")
+    _non_negative_int(initial_epoch, "initial_epoch")
+    for name, value in (("steps_per_epoch", steps_per_epoch),
+                        ("validation_steps", validation_steps),
+                        ("validation_batch_size", validation_batch_size)):
+        positive_int(value, name, allow_none=True)
+    _check_validation_split(validation_split)
+    _check_validation_freq(validation_freq)
+    data_module.check_class_weight(class_weight)
+    if x is None:
+        raise ValueError("Argument `x` is missing: fit() needs training data, "
+                         "e.g. model.fit(x_train, y_train).")
+    if data_module.is_batch_source(x):
+        return x, y, sample_weight, _check_validation_data(model, validation_data, None)
+    x, y, sample_weight = _check_arrays(model, "fit", x, y, sample_weight,
+                                        _needs_targets(model, "train_step"))
+    if class_weight is not None and y is not None:
+        _check_class_weight_keys(model, class_weight)
+    validation_data = _check_validation_data(model, validation_data, x)
+    return x, y, sample_weight, validation_data
+
+
+def check_evaluate(model, x, y, sample_weight, kwargs, *, batch_size, steps):
+    """Checks `evaluate`'s arguments; returns `(x, y, sample_weight)`."""
+    check_kwargs(model.evaluate, kwargs, _IGNORED_KWARGS)
+    model._require_compiled()
+    positive_int(batch_size, "batch_size", allow_none=True)
+    positive_int(steps, "steps", allow_none=True)
+    if x is None:
+        raise ValueError("Argument `x` is missing: evaluate() needs data, "
+                         "e.g. model.evaluate(x_test, y_test).")
+    if data_module.is_batch_source(x):
+        return x, y, sample_weight
+    return _check_arrays(model, "evaluate", x, y, sample_weight,
+                         _needs_targets(model, "test_step"))
+
+
+def check_predict(model, x, kwargs, *, batch_size, steps):
+    """Checks `predict`'s arguments; returns `x`.
+
+    NaN in `x` is not an error here: it only makes the matching outputs NaN.
+    """
+    check_kwargs(model.predict, kwargs, _IGNORED_KWARGS)
+    positive_int(batch_size, "batch_size", allow_none=True)
+    positive_int(steps, "steps", allow_none=True)
+    if x is None:
+        raise ValueError("Argument `x` is missing: predict() needs inputs, "
+                         "e.g. model.predict(x_test).")
+    if data_module.is_batch_source(x):
+        return x
+    x = _samples(x, "x", "predict")
+    _check_input_shape(model, x, "x")
+    return _expand_1d(x)
+
+
+def check_on_batch(model, method, x, y, sample_weight, class_weight=None):
+    """Checks `train_on_batch`/`test_on_batch` arguments (one batch, so
+    cheap); returns `(x, y, sample_weight)`."""
+    model._require_compiled()
+    data_module.check_class_weight(class_weight)
+    step = "train_step" if method == "train_on_batch" else "test_step"
+    x, y, sample_weight = _check_arrays(model, method, x, y, sample_weight,
+                                        _needs_targets(model, step))
+    if class_weight is not None and y is not None:
+        _check_class_weight_keys(model, class_weight)
+    return x, y, sample_weight
+
+
+# -- arrays -----------------------------------------------------------------------------------
+def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", "sample_weight"),
+                  build=True):
+    """The checks of one `(x, y, sample_weight)` triple, cheapest first.
+
+    With `build`, an unbuilt Sequential is built from `x` (as `fit` would)
+    once the data passed the checks that need no model, so that `y` can be
+    checked against the output; validation data never builds the model.
+    """
+    x_name, y_name, sw_name = names
+    x = _samples(x, x_name, method)
+    if y is None and needs_y:
+        raise ValueError(f"Argument `{y_name}` is missing: {method}() needs targets for the "
+                         f"loss. Pass {method}(x, y), or a generator or Sequence that yields "
+                         "(x, y) batches.")
+    y = None if y is None else _samples(y, y_name, method)
+    sample_weight = None if sample_weight is None else _samples(sample_weight, sw_name, method)
+    _check_cardinality((x_name, x), (y_name, y), (sw_name, sample_weight))
+    _check_input_shape(model, x, x_name)
+    _check_finite(x, x_name)
+    if y is not None and y is not x:  # an autoencoder's y is x: scanned already
+        _check_finite(y, y_name)
+    if sample_weight is not None:
+        _check_finite(sample_weight, sw_name)
+    if y is not None:
+        out_shape = _output_shape(model, x if build else None)
+        if out_shape is not None:
+            _check_targets(model, y, y_name, out_shape)
+            _check_label_values(model, y, y_name, out_shape)
+    return _expand_1d(x), y, sample_weight
+
+
+def _samples(value, name, method):
+    """`value` as a host array of samples (lists converted once), checked
+    for numbers, a batch axis and at least one sample."""
+    arr = data_module._as_host_array(value, name)
+    data_module._check_numeric(arr, name)
+    if arr.ndim == 0:
+        raise ValueError(f"Argument `{name}` must be an array of samples, batch axis first. "
+                         f"Received: a scalar, {name}={value!r}")
+    if len(arr) == 0:
+        raise ValueError(f"Argument `{name}` is empty: {method}() needs at least one sample. "
+                         f"Received: {name}.shape={tuple(arr.shape)}")
+    return arr
+
+
+def _expand_1d(x):
+    """1-D `x` becomes one feature per sample, `(n,)` -> `(n, 1)` (a view),
+    as tf.keras 2's data adapter does: `Dense(1, input_shape=[1])` then
+    trains on a plain vector of numbers."""
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        return x.reshape(-1, 1)
+    return x
+
+
+def _check_cardinality(*named):
+    present = [(name, arr) for name, arr in named if arr is not None]
+    first_name, first = present[0]
+    for name, arr in present[1:]:
+        if len(arr) != len(first):
+            raise ValueError(
+                f"Data cardinality is ambiguous: {first_name} has {len(first)} samples but "
+                f"{name} has {len(arr)}. Make sure all arrays contain the same number of "
+                "samples."
+            )
+
+
+def first_nonfinite_row(arr):
+    """The index of the first sample holding NaN or infinity, or None.
+
+    One pass over float arrays, in chunks of `_FINITE_CHUNK` elements so
+    the boolean temporary stays small; other dtypes cannot hold NaN and
+    h5py datasets are not read, so both return None at once.
+    """
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fc" or arr.size == 0:
+        return None
+    per_sample = arr.size // len(arr)
+    rows = max(1, _FINITE_CHUNK // max(per_sample, 1))
+    for start in range(0, len(arr), rows):
+        finite = np.isfinite(arr[start:start + rows])
+        if not finite.all():
+            bad = ~finite.reshape(len(finite), -1).all(axis=1)
+            return start + int(np.argmax(bad))
+    return None
+
+
+def _check_finite(arr, name):
+    row = first_nonfinite_row(arr)
+    if row is None:
+        return
+    what = "NaN" if np.isnan(arr[row]).any() else "infinity"
+    raise ValueError(
+        f"Argument `{name}` holds {what} in sample {row} ({name}[{row}]). Expected finite "
+        "numbers: one NaN in a batch turns the loss, and then every weight, into NaN. Drop or "
+        f"fill those samples first, e.g. keep = np.isfinite({_var(name)}).reshape("
+        f"len({_var(name)}), -1).all(axis=1)."
+    )
+
+
+def _var(name):
+    """A variable name to use in code hints (`validation_data[0]` is not one)."""
+    return name if name.isidentifier() else "x_val" if name.endswith("[0]") else "y_val"
+
+
+# -- the model's input and output ---------------------------------------------------------------
+def _sequential(model):
+    from kerasette.models.sequential import Sequential  # here: models import this module
+
+    return isinstance(model, Sequential)
+
+
+def _expected_input_shape(model):
+    """The batch-first input shape a built Sequential takes, or None (subclassed
+    models declare none, so any shape may be fine for them)."""
+    if _sequential(model) and model.built:
+        return tuple(model._build_input_shape)
+    return None
+
+
+def _dims_match(expected, received):
+    return len(expected) == len(received) and all(
+        e is None or e == r for e, r in zip(expected, received))
+
+
+def _check_input_shape(model, x, name):
+    expected = _expected_input_shape(model)
+    received = tuple(x.shape)
+    if expected is None or _dims_match(expected[1:], received[1:]):
+        return
+    if len(received) == 1 and expected[1:] == (1,):
+        return  # one feature per sample, given as a vector: expanded as in tf.keras 2
+    raise ValueError(
+        f"Argument `{name}` has the wrong shape for this model: expected shape "
+        f"{_fmt(expected)}, received {received}.{_shape_hint(name, expected, received)}"
+    )
+
+
+def _fmt(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def _shape_hint(name, expected, received):
+    """The likeliest cause of a shape mismatch, as a sentence (or "")."""
+    var = _var(name)
+    want, got = expected[1:], received[1:]
+    if received == want:
+        return (f" This looks like one sample without the batch axis: pass "
+                f"np.expand_dims({var}, 0) (or {var}[None]).")
+    if got + (1,) == want:
+        return f" Add the channel axis: {var}[..., None]."
+    if None not in want and got and int(np.prod(want)) == int(np.prod(got)):
+        hint = (f" Each sample has the right number of values in another shape: reshape with "
+                f"{var}.reshape(-1, {', '.join(map(str, want))})")
+        if len(want) == 1 and len(got) > 1:
+            hint += f", or start the model with keras.layers.Flatten(input_shape={got})"
+        return hint + "."
+    if len(want) == len(got) == 1 and var == "x":
+        return (f" The model takes {want[0]} features per sample and x has {got[0]}: "
+                "check for a label or ID column left in x, or build the model with "
+                f"input_shape=({got[0]},).")
+    if len(want) == len(got) == 1:
+        return f" {var} must have the same {want[0]} features per sample as x."
+    return ""
+
+
+def _output_shape(model, x=None):
+    """The batch-first output shape of a Sequential model, building it from
+    `x` first when needed (as `fit` would); None for other models."""
+    if not _sequential(model):
+        return None
+    if not model.built:
+        if x is None:
+            return None
+        features = tuple(x.shape[1:]) or (1,)  # 1-D x becomes one feature per sample
+        model.build((None,) + features)
+    return tuple(model._output_shapes[-1]) if model._output_shapes else None
+
+
+def _needs_targets(model, step):
+    """Whether the model's step uses `y` (a custom `train_step` may not)."""
+    from kerasette.training.trainer import Trainer  # here: the trainer imports this module
+
+    return getattr(type(model), step) is getattr(Trainer, step)
+
+
+# -- targets ----------------------------------------------------------------------------------
+def _loss_info(model):
+    """`(kind, name, loss object)` of a built-in compiled loss; kind None for others."""
+    loss = model.compiled_loss.loss
+    fn = getattr(loss, "fn", None)
+    name = getattr(fn, "__name__", None)
+    if name not in _LOSS_KINDS or getattr(losses_module, name, None) is not fn:
+        return None, None, loss
+    return _LOSS_KINDS[name], name, loss
+
+
+def _check_targets(model, y, name, out):
+    """Shape checks of `y` against the output for the built-in losses."""
+    kind, loss_name, _ = _loss_info(model)
+    if kind is None:
+        return
+    got, want, units = tuple(y.shape[1:]), tuple(out[1:]), out[-1]
+    if kind == _SPARSE:
+        if _dims_match(want[:-1], got) or _dims_match(want[:-1] + (1,), got):
+            return
+        if _dims_match(want, got) and units and units > 1:
+            raise ValueError(
+                f"Argument `{name}` has shape {tuple(y.shape)} and looks one-hot, but "
+                f"{loss_name} expects integer class indices of shape {_fmt(out[:-1])} or "
+                f"{_fmt(out[:-1] + (1,))}. Use loss='categorical_crossentropy' for one-hot "
+                f"labels, or pass {_var(name)}.argmax(axis=-1).")
+        raise ValueError(
+            f"Argument `{name}` has the wrong shape for {loss_name}: expected integer class "
+            f"indices of shape {_fmt(out[:-1])} or {_fmt(out[:-1] + (1,))} for the model's "
+            f"output of shape {_fmt(out)}, received {tuple(y.shape)}.")
+    if _same_shape(want, got):
+        return
+    if kind == _CATEGORICAL and units and units > 1 and (
+            _dims_match(want[:-1], got) or _dims_match(want[:-1] + (1,), got)):
+        raise ValueError(
+            f"Argument `{name}` has shape {tuple(y.shape)} and holds class indices, but "
+            f"{loss_name} expects one-hot labels of shape {_fmt(out)}, like the model's "
+            "output. Use loss='sparse_categorical_crossentropy', or one-hot encode with "
+            f"{_var(name)} = keras.utils.to_categorical({_var(name)}, num_classes={units}).")
+    hint = ""
+    if len(got) == len(want) == 1:
+        hint = (f" The last layer has {_plural(want[0], 'unit')} and {_var(name)} has "
+                f"{_plural(got[0], 'column')}: make the last layer Dense({got[0]}), or give "
+                f"{_var(name)} {_plural(want[0], 'column')}.")
+    if kind == _BINARY and units == 1 and len(got) == 1 and got[0] > 1:
+        hint = (f" {_var(name)} looks one-hot with {got[0]} classes: use Dense({got[0]}, "
+                "activation='softmax') with loss='categorical_crossentropy'.")
+    raise ValueError(
+        f"Argument `{name}` has the wrong shape for {loss_name}: expected shape {_fmt(out)} "
+        f"(the model's output), received {tuple(y.shape)}.{hint}")
+
+
+def _same_shape(want, got):
+    """Equal shapes after the trailing-1 reconciliation the losses apply."""
+    return (_dims_match(want, got)
+            or (want[-1:] == (1,) and _dims_match(want[:-1], got))
+            or (got[-1:] == (1,) and _dims_match(want, got[:-1])))
+
+
+def _check_label_values(model, y, name, out):
+    """Value checks of `y` for the classification losses (one pass over y)."""
+    kind, loss_name, loss = _loss_info(model)
+    if kind not in (_SPARSE, _CATEGORICAL, _BINARY) or not isinstance(y, np.ndarray):
+        return
+    units = out[-1]
+    if kind == _SPARSE:
+        _check_class_indices(y, name, loss_name, units, getattr(loss, "ignore_class", None))
+    else:
+        _check_unit_interval(y, name, loss_name, kind, units)
+
+
+def _first_bad(y, bad):
+    """`(sample index, value)` of the first True in `bad` (y's shape)."""
+    row = int(np.argmax(bad.reshape(len(y), -1).any(axis=1)))
+    return row, _item(np.asarray(y[row]).reshape(-1)[np.asarray(bad[row]).reshape(-1)][0])
+
+
+def _check_class_indices(y, name, loss_name, units, ignore_class):
+    values = y if ignore_class is None else y[y != ignore_class]
+    if y.dtype.kind == "f":
+        fractional = y != np.floor(y)
+        if fractional.any():
+            row, value = _first_bad(y, fractional)
+            raise ValueError(
+                f"Argument `{name}` must hold integer class indices for {loss_name}. "
+                f"Received: {value} in sample {row}.")
+    if units is None or values.size == 0:
+        return
+    lo, hi = _item(values.min()), _item(values.max())
+    if lo >= 0 and hi < units:
+        return
+    bad = (y < 0) | (y >= units)
+    if ignore_class is not None:
+        bad &= y != ignore_class
+    row, value = _first_bad(y, bad)
+    if units == 1:
+        hint = (" One output unit cannot score classes: for two classes use "
+                "Dense(1, activation='sigmoid') with loss='binary_crossentropy', or "
+                "Dense(2, activation='softmax').")
+    elif lo == 1 and hi == units:
+        hint = f" The labels look 1-based: subtract 1 ({_var(name)} - 1)."
+    elif lo < 0:
+        hint = (" Negative labels are not classes; if -1 marks unlabeled samples, drop them "
+                "or use keras.losses.SparseCategoricalCrossentropy(ignore_class=-1).")
+    else:
+        hint = f" If there are {hi + 1} classes, make the last layer Dense({hi + 1})."
+    raise ValueError(
+        f"Argument `{name}` holds class index {value} in sample {row}, but the model's "
+        f"output has {_plural(units, 'unit')}, so {loss_name} expects class indices from 0 to "
+        f"{units - 1}. Received: labels from {lo} to {hi}.{hint}")
+
+
+def _check_unit_interval(y, name, loss_name, kind, units):
+    lo, hi = _item(y.min()), _item(y.max())
+    if lo >= 0 and hi <= 1:
+        return
+    row, value = _first_bad(y, (y < 0) | (y > 1))
+    hint = ""
+    if kind == _BINARY and lo >= 0 and float(hi).is_integer():
+        classes = int(hi) + 1
+        hint = (f" For {classes} classes, end the model with Dense({classes}, "
+                "activation='softmax') and use loss='sparse_categorical_crossentropy'.")
+    elif kind == _BINARY and lo == -1 and hi == 1:
+        hint = f" Labels of -1 and 1 are for hinge losses; map them with ({_var(name)} + 1) / 2."
+    what = "labels" if kind == _BINARY else "one-hot (or probability) labels"
+    raise ValueError(
+        f"Argument `{name}` holds {value} in sample {row}, but {loss_name} expects {what} "
+        f"between 0 and 1. Received: labels "
+        f"from {lo} to {hi}.{hint}")
+
+
+def _plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _item(value):
+    """A NumPy scalar as a plain Python number, for messages."""
+    value = np.asarray(value)
+    return value.item() if value.size == 1 else value.tolist()
+
+
+def _check_class_weight_keys(model, class_weight):
+    """Keys of `class_weight` must be class indices of this model's output."""
+    kind, _, _ = _loss_info(model)
+    out = _output_shape(model)
+    if kind not in (_SPARSE, _CATEGORICAL, _BINARY) or out is None or out[-1] is None:
+        return
+    classes = 2 if out[-1] == 1 else out[-1]
+    top = max(class_weight)
+    if top >= classes:
+        raise ValueError(
+            f"Argument `class_weight` has key {top}, which is not a class of this model: its "
+            f"output has {_plural(out[-1], 'unit')}, so class indices run "
+            f"from 0 to {classes - 1}. Received: class_weight={class_weight!r}")
+
+
+# -- validation_data ----------------------------------------------------------------------------
+def _check_validation_data(model, validation_data, x):
+    """Checks `(x_val, y_val[, sample_weight])` like the training data, and
+    against `x`'s sample shape; returns it with lists converted."""
+    if validation_data is None or data_module.is_batch_source(validation_data):
+        return validation_data
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        received = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list))
+                    else type(validation_data).__name__)
+        raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val) or "
+                         "(x_val, y_val, val_sample_weight), a generator or a Sequence. "
+                         f"Received: {received}.")
+    xv, yv, swv = (tuple(validation_data) + (None,))[:3]
+    names = ("validation_data[0]", "validation_data[1]", "validation_data[2]")
+    needs_y = yv is not None or _needs_targets(model, "test_step")
+    xv, yv, swv = _check_arrays(model, "fit", xv, yv, swv, needs_y, names=names, build=False)
+    if x is not None and _expected_input_shape(model) is None and tuple(
+            xv.shape[1:]) != tuple(x.shape[1:]):
+        raise ValueError(
+            f"Argument `validation_data[0]` has the wrong shape: expected samples shaped like "
+            f"x's, {_fmt((None,) + tuple(x.shape[1:]))}, received {tuple(xv.shape)}.")
+    return (xv, yv) if swv is None else (xv, yv, swv)

@@ -1,0 +1,39 @@
+"""The speed regression guard: `benchmarks/run.py --quick` in CI.
+
+It fails when an MLP step's time, as a multiple of the time of its matrix
+products alone, grows more than 25% above the ratio recorded in
+`benchmarks/baseline.json` (see benchmarks/README.md). A ratio of two
+timings taken side by side in one process, so the machine's speed cancels.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def backend():
+    """Overrides the per-backend fixture: the guard measures the NumPy backend once."""
+    return "numpy"
+
+
+def _mnist_available():
+    home = os.environ.get("KERASETTE_HOME", os.path.expanduser("~/.kerasette"))
+    return os.path.exists(os.path.join(home, "datasets", "mnist.npz"))
+
+
+@pytest.mark.skipif(not _mnist_available(), reason="needs MNIST in $KERASETTE_HOME/datasets")
+def test_mlp_step_over_gemm_floor_has_not_regressed():
+    recorded = json.loads((BENCHMARKS / "baseline.json").read_text())
+    assert "mlp128_over_floor_1_threads" in recorded
+    env = dict(os.environ, KERASETTE_BACKEND="numpy")
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--threads", "1"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "kerasette/floor for the MLP step" in run.stdout

@@ -1,0 +1,201 @@
+"""The direct training step and the flat optimizer update change nothing but speed.
+
+`fit` runs plain Dense stacks through `training/fast_step.py` and every
+built-in optimizer through flat buffers (`optimizers/flat.py`). Both must
+give bit-identical weights, optimizer state and history to the general
+path (the tape and the per-variable update), which the tests below force
+by switching the shortcuts off.
+"""
+
+import numpy as np
+import pytest
+
+import kerasette as keras
+from kerasette.optimizers import flat
+from kerasette.training.fast_step import FastStep
+from kerasette.training.trainer import Trainer
+
+L = keras.layers
+
+
+def _data(n=96, features=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype("float32")
+    y = rng.integers(0, classes, n)
+    return x, y
+
+
+def _iris_like():
+    return [L.Dense(20, activation="tanh", input_shape=(6,)),
+            L.Dense(20, activation="tanh"), L.Dense(3, activation="softmax")]
+
+
+def _mlp_with_dropout():
+    return [L.Flatten(input_shape=(2, 3)), L.Dense(16, activation="relu"), L.Dropout(0.3),
+            L.Dense(8, activation="sigmoid"), L.Dense(3, activation="softmax")]
+
+
+def _logits_output():
+    return [L.Dense(12, activation="relu", input_shape=(6,)), L.Dense(3)]
+
+
+CASES = {
+    "iris_adam_sparse": (_iris_like, "adam", "sparse_categorical_crossentropy", False),
+    "dropout_flatten_rmsprop_onehot": (
+        _mlp_with_dropout, lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+        "categorical_crossentropy", True),
+    "logits_sgd_nesterov": (
+        _logits_output, lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True), False),
+    "nadam_sparse": (_iris_like, "nadam", "sparse_categorical_crossentropy", False),
+}
+
+
+def _train(case, monkeypatch, direct, flat_update, epochs=3):
+    layers, optimizer, loss, onehot = CASES[case]
+    keras.utils.set_random_seed(11)
+    model = keras.Sequential(layers())
+    opt = optimizer() if callable(optimizer) else optimizer
+    model.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
+    if not flat_update:
+        monkeypatch.setattr(type(model.optimizer), "_elementwise_update", False)
+    if not direct:
+        monkeypatch.setattr(FastStep, "build", classmethod(lambda cls, m: None))
+    x, y = _data()
+    if case.startswith("dropout"):
+        x = x.reshape(-1, 2, 3)
+    if onehot:
+        y = keras.utils.to_categorical(y, 3)
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_split=0.25)
+    monkeypatch.undo()
+    return model, history.history
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_direct_step_and_flat_update_are_bit_identical(case, monkeypatch):
+    ref_model, ref_history = _train(case, monkeypatch, direct=False, flat_update=False)
+    model, history = _train(case, monkeypatch, direct=True, flat_update=True)
+    assert FastStep.build(model) is not None
+    for got, want in zip(model.get_weights(), ref_model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(model.optimizer.variables, ref_model.optimizer.variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got),
+                                      keras.ops.convert_to_numpy(want))
+    assert history == ref_history
+
+
+@pytest.fixture
+def general_steps(monkeypatch):
+    """A list that grows by one for every step taken by the general path."""
+    calls = []
+    original = Trainer.train_step
+    monkeypatch.setattr(Trainer, "train_step",
+                        lambda self, batch: calls.append(1) or original(self, batch))
+    return calls
+
+
+def test_direct_step_takes_all_but_the_first_step(general_steps):
+    calls = general_steps
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(_iris_like())
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = _data()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)  # 12 steps
+    assert len(calls) == 1, "the first step builds the optimizer; the rest go direct"
+
+
+def test_threaded_chunks_match_one_chunk(monkeypatch):
+    """Chunks on several threads compute the same elementwise values."""
+    def run(threads):
+        monkeypatch.setenv("KERASETTE_NUM_THREADS", str(threads))
+        monkeypatch.setattr(flat, "PARALLEL_MIN_SIZE", 1)
+        monkeypatch.setattr(flat, "_CHUNK_ALIGN", 7)
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential(_iris_like())
+        model.compile("adam", "sparse_categorical_crossentropy")
+        x, y = _data()
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        chunks = len(model.optimizer._pack.chunks)
+        monkeypatch.undo()
+        return model.get_weights(), chunks
+
+    one, one_chunks = run(1)
+    three, three_chunks = run(3)
+    assert (one_chunks, three_chunks) == (1, 3)
+    for a, b in zip(one, three):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_set_weights_and_rebinding_after_packing():
+    """The pack keeps variables as views: set_weights writes into them; code
+    that rebinds a variable's array makes the optimizer pack again, with no
+    change to the values."""
+    def trained(rebind):
+        keras.utils.set_random_seed(5)
+        model = keras.Sequential(_iris_like())
+        model.compile("adam", "sparse_categorical_crossentropy")
+        x, y = _data()
+        first = model.get_weights()
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        model.set_weights(model.get_weights())
+        assert model.optimizer._pack.intact()
+        if rebind:
+            kernel = model.layers[0].kernel
+            kernel.data = kernel.data.copy()
+            assert not model.optimizer._pack.intact()
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        assert model.optimizer._pack.intact()
+        return first, model.get_weights()
+
+    first, plain = trained(rebind=False)
+    _, rebound = trained(rebind=True)
+    for a, b, w0 in zip(plain, rebound, first):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, w0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: keras.Sequential([L.Dense(4, input_shape=(6,)), L.BatchNormalization(),
+                              L.Dense(3, activation="softmax")]),
+    lambda: keras.Sequential([L.Dense(4, input_shape=(6,), kernel_regularizer="l2"),
+                              L.Dense(3, activation="softmax")]),
+    lambda: keras.Sequential([L.Dense(4, input_shape=(6,), activation="gelu"),
+                              L.Dense(3, activation="softmax")]),
+], ids=["batchnorm", "regularizer", "unfused_activation"])
+def test_other_models_take_the_general_path(make):
+    model = make()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert FastStep.build(model) is None
+
+
+@pytest.mark.parametrize("compile_args", [
+    {"optimizer": keras.optimizers.Adam(clipnorm=1.0), "loss": "sparse_categorical_crossentropy"},
+    {"optimizer": "adam", "loss": "mse"},
+    {"optimizer": "adam", "loss": keras.losses.CategoricalCrossentropy(label_smoothing=0.1)},
+    {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "loss_weights": [2.0]},
+    {"optimizer": "adam", "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+], ids=["clipnorm", "mse", "label_smoothing", "loss_weight", "probabilities_as_logits"])
+def test_other_compile_settings_take_the_general_path(compile_args):
+    model = keras.Sequential(_iris_like())
+    model.compile(**compile_args)
+    assert FastStep.build(model) is None
+
+
+def test_custom_train_step_is_respected():
+    class Custom(keras.Sequential):
+        def train_step(self, batch):
+            return super().train_step(batch)
+
+    model = Custom(_iris_like())
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert FastStep.build(model) is None
+
+
+def test_sample_weights_take_the_general_path(general_steps):
+    calls = general_steps
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(_iris_like())
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = _data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, sample_weight=np.full(len(x), 2.0))
+    assert len(calls) == 6, "every weighted batch goes through the general step"
