@@ -81,7 +81,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                                    ".h5 and .keras files.")
     if not os.path.exists(path):
         raise ModelFileError(path, "no such file.")
-    kind = _file_kind(path)
+    try:
+        kind = _file_kind(path)
+    except OSError as err:  # unreadable (permissions), vanished meanwhile...
+        raise ModelFileError(path, f"cannot be read ({err}).") from err
     if kind == "keras":
         from kerasette.saving.keras_zip import load_model_keras
 

@@ -9,3 +9,15 @@ class ModelFileError(ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+# What rebuilding a model from a damaged config raises: wrong types and
+# values (ValueError, TypeError, ...), absurd nesting (RecursionError).
+CONFIG_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                 NotImplementedError, OverflowError, RecursionError)
+
+
+def too_large(path, err):
+    """The error for a config whose model does not fit in memory (a damaged
+    `units` or `filters`, say): raised when the allocation fails."""
+    return ModelFileError(path, f"the config declares a model too large to build ({err}).")

@@ -17,7 +17,8 @@ import numpy as np
 
 from kerasette.saving import training_config as tc
 from kerasette.saving import weights_h5
-from kerasette.saving.errors import ModelFileError
+from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, too_large
+from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
 
 _log = logging.getLogger("kerasette")
 
@@ -55,18 +56,19 @@ def _write_optimizer(group, optimizer):
         group.create_dataset(v.name, data=v.numpy())
 
 
-def _attr_json(f, key, path, required):
+def _attr_json(reader, f, key, required):
+    path = reader.path
     if key not in f.attrs:
         if required:
             raise ModelFileError(path, f"holds no {key!r}: it is not a Keras model file "
                                        "(for a weights-only file use model.load_weights).")
         return None
-    raw = f.attrs[key]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf8")
+    raw = reader.attr(f, key)  # size-checked before it is read
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw[()]
     try:
-        return json.loads(raw)
-    except (TypeError, ValueError) as err:
+        return json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
+    except (TypeError, ValueError, RecursionError) as err:  # RecursionError: deep nesting
         raise ModelFileError(path, f"{key!r} is not valid JSON ({err}).") from err
 
 
@@ -101,38 +103,36 @@ def build_model(model_config, path, custom_objects, safe_mode):
         return Sequential.from_config(config, custom_objects=custom_objects)
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, NotImplementedError) as err:
+    except MemoryError as err:
+        raise too_large(path, err) from err
+    except CONFIG_ERRORS as err:
         raise ModelFileError(path, f"cannot rebuild the model from its config: {err}") from err
 
 
 def load_model_h5(path, custom_objects=None, compile=True, safe_mode=True):
     """Reads a full-model `.h5` file written by kerasette, tf.keras 2 or Keras 3."""
-    h5py = weights_h5._h5py()
     path = os.fspath(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ModelFileError(path, f"not a readable HDF5 file ({err})") from err
-    with f:
+    with H5Reader(path, path) as reader:
+        f = reader.file
         try:
-            model_config = _attr_json(f, "model_config", path, required=True)
+            model_config = _attr_json(reader, f, "model_config", required=True)
             # Read only when used: compile=False loads past a damaged one.
-            train_config = (_attr_json(f, "training_config", path, required=False)
+            train_config = (_attr_json(reader, f, "training_config", required=False)
                             if compile else None)
             model = build_model(model_config, path, custom_objects, safe_mode)
             if not model.built:
                 raise ModelFileError(path, "the model config declares no input shape.")
             if "model_weights" not in f:
                 raise ModelFileError(path, "has no 'model_weights' group.")
-            plan = weights_h5.read_plan_legacy(f["model_weights"], model, path)
+            plan = weights_h5.read_plan_legacy(reader, f["model_weights"], model)
             opt_values = None
             if compile and train_config is not None:
                 _compile(model, train_config, path, custom_objects)
                 if "optimizer_weights" in f:
-                    opt_values = _read_optimizer(f["optimizer_weights"], path)
+                    opt_values = _read_optimizer(reader, f["optimizer_weights"], model)
         except ModelFileError:
             raise
-        except (KeyError, OSError, ValueError, TypeError, AttributeError) as err:
+        except H5_ERRORS as err:
             raise ModelFileError(path, f"damaged or inconsistent model file ({err}).") from err
     for variable, value in plan:
         variable.assign(value)
@@ -144,19 +144,32 @@ def load_model_h5(path, custom_objects=None, compile=True, safe_mode=True):
 def _compile(model, train_config, path, custom_objects):
     try:
         tc.compile_from_config(model, train_config, custom_objects)
-    except (ValueError, TypeError, KeyError) as err:
+    except CONFIG_ERRORS as err:
         raise ModelFileError(path, f"cannot restore the compiled state: {err}. Load with "
                                    "compile=False and compile the model yourself.") from err
 
 
-def _read_optimizer(group, path):
-    names = weights_h5.read_names(group.attrs, "weight_names")
+def _read_optimizer(reader, group, model):
+    names = reader.names(group, "weight_names")
+    # Every optimizer array is a step count, a rate or a slot shaped like a
+    # model weight: anything larger is damage, refused before it is read.
+    limit = max([1] + [int(np.prod(w.shape)) for w in model.weights])
     values = []
     for name in names:
         if name not in group:
-            raise ModelFileError(path, f"optimizer weight {name!r} is listed but missing.")
-        values.append((name, np.asarray(group[name])))
+            raise ModelFileError(reader.path, f"optimizer weight {name!r} is listed but missing.")
+        values.append((name, np.asarray(reader.dataset(group, name, limit))))
     return values
+
+
+def _step_count(value):
+    """`value` as a step count, or None if it cannot be one (damaged)."""
+    if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
+        return None
+    step = np.asarray(value).item()
+    if isinstance(step, float) and not (np.isfinite(step) and step.is_integer()):
+        return None
+    return int(step) if 0 <= step < 2 ** 62 else None
 
 
 def restore_optimizer(model, named_values, path):
@@ -167,12 +180,13 @@ def restore_optimizer(model, named_values, path):
     values = [v for name, v in named_values
               if not name.split("/")[-1].startswith("learning_rate")]  # Keras 3 stores it too
     expected = list(optimizer.variables)
-    if len(values) == len(expected) and all(
+    step = _step_count(values[0]) if values else None
+    if step is not None and len(values) == len(expected) and all(
             tuple(v.shape) == w.shape for v, w in zip(values, expected)):
-        optimizer.set_weights(values)
+        optimizer.set_weights([np.asarray(step, dtype=np.int64)] + values[1:])
         return
-    if values and np.ndim(values[0]) == 0:
-        optimizer.iterations.assign(int(values[0]))
+    if step is not None:
+        optimizer.iterations.assign(step)
     _log.warning("%s: the saved optimizer state (%d arrays) does not match %s's %d variables; "
-                 "restored the step count only.", path, len(values), optimizer.name,
-                 len(expected))
+                 "restored %s.", path, len(values), optimizer.name, len(expected),
+                 "the step count only" if step is not None else "nothing (no valid step count)")

@@ -37,13 +37,14 @@ import io
 import json
 import math
 import os
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
-from kerasette.saving.errors import ModelFileError
+from kerasette.saving import atomic
+from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, too_large
+from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
 
 KERAS3_VERSION = "3.15.1"  # the Keras 3 dialect written (and checked against)
 
@@ -130,23 +131,14 @@ def _member(name):
 
 
 def _atomic_zip(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".kerasette-", suffix=".keras.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+    """Calls `write(zf)` with a zip open on a temporary file, then renames
+    it over `path` (`kerasette.saving.atomic`)."""
+
+    def write_file(tmp):
+        with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
             write(zf)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; use what open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    atomic.write_atomically(path, write_file)
 
 
 def _weights_bytes(model, optimizer, config):
@@ -384,14 +376,12 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
         kerasette.saving.ModelFileError: for a missing, damaged or foreign
             file, one that does not fit its own config, or one that holds code.
     """
-    import h5py
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(path, "no such file")
     try:
         zf = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+    except Exception as err:  # zipfile raises many types (struct.error, EOFError...) on damage
         raise ModelFileError(path, f"not a .keras zip archive ({err})") from err
     with zf:
         config = _read_json(zf, path, CONFIG, required=True)
@@ -407,21 +397,18 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
                      if WEIGHTS_NPZ in names else "")
             raise ModelFileError(path, f"the archive has no {WEIGHTS} member{extra}.")
         raw = _read_member(zf, path, WEIGHTS)
-    try:
-        f = h5py.File(io.BytesIO(raw), "r")
-    except OSError as err:
-        raise ModelFileError(path, f"{WEIGHTS} is not a readable HDF5 file ({err})") from err
-    with f:
+    with H5Reader(raw, path, member=WEIGHTS) as reader:
+        f = reader.file
         try:
-            plan = _weights_plan(f, model, path)
+            plan = _weights_plan(reader, f, model)
             compile_config = config.get("compile_config") if compile else None
             opt_arrays = None
             if compile_config:
                 _compile_from_keras3_config(model, compile_config, path, custom_objects)
-                opt_arrays = _read_optimizer_arrays(f)
+                opt_arrays = _read_optimizer_arrays(reader, f, model)
         except ModelFileError:
             raise
-        except (KeyError, OSError, ValueError, TypeError, RuntimeError) as err:
+        except H5_ERRORS as err:
             raise ModelFileError(path, f"damaged or inconsistent {WEIGHTS} ({err})") from err
     for variable, value in plan:  # everything checked: now assign
         variable.assign(value)
@@ -430,7 +417,10 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
-def _read_member(zf, path, name):
+def _read_member(zf, path, name, max_bytes=None):
+    """The bytes of member `name`, after its declared sizes are checked
+    against the archive's size (and `max_bytes`), so a damaged size field
+    cannot make zipfile allocate gigabytes."""
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -438,6 +428,15 @@ def _read_member(zf, path, name):
     if info.file_size > _BOMB_FLOOR and info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
         raise ModelFileError(path, f"member {name} declares {info.file_size} bytes from "
                                    f"{info.compress_size} stored: refused as a zip bomb.")
+    archive = os.path.getsize(path)
+    if info.compress_size > archive or (info.compress_type == zipfile.ZIP_STORED
+                                        and info.file_size > archive):
+        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes "
+                                   f"({info.compress_size} stored) in a {archive}-byte "
+                                   "archive: the archive is damaged.")
+    if max_bytes is not None and info.file_size > max_bytes:
+        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes, more than "
+                                   f"the {max_bytes} allowed for it.")
     try:
         return zf.read(name)
     except Exception as err:  # BadZipFile (bad CRC), zlib.error, EOFError, OSError...
@@ -445,10 +444,10 @@ def _read_member(zf, path, name):
 
 
 def _read_json(zf, path, name, required):
-    raw = _read_member(zf, path, name)
+    raw = _read_member(zf, path, name, max_bytes=MAX_ATTRIBUTE_BYTES)
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: absurdly deep nesting
         raise ModelFileError(path, f"{name} is not valid JSON ({err})") from err
 
 
@@ -494,33 +493,38 @@ def _model_from_config(config, path, custom_objects):
                 model.build(tuple(shape))
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as err:
+    except MemoryError as err:
+        raise too_large(path, err) from err
+    except CONFIG_ERRORS as err:
         raise ModelFileError(path, f"{CONFIG}: cannot rebuild the model ({err})") from err
     if "trainable" in inner and inner["trainable"] is False:
         model.trainable = False
     return model
 
 
-def _weights_plan(f, model, path):
-    from kerasette.saving.weights_h5 import _plan_v3
+def _weights_plan(reader, f, model):
+    from kerasette.saving.weights_h5 import plan_v3
 
     if "layers" not in f:
         if any(layer.weights for layer in model.layers):
-            raise ModelFileError(path, f"{WEIGHTS} has no 'layers' group.")
+            raise ModelFileError(reader.path, f"{WEIGHTS} has no 'layers' group.")
         return []
-    plan = _plan_v3(f, model, path, skip_mismatch=False)
+    plan = plan_v3(reader, f, model, skip_mismatch=False)
     # Shapes matched the model; only now read the data (while the file is open).
     return [(v, np.asarray(a)) for v, a in plan]
 
 
-def _read_optimizer_arrays(f):
+def _read_optimizer_arrays(reader, f, model):
     if "optimizer" not in f or "vars" not in f["optimizer"]:
         return None
     group = f["optimizer"]["vars"]
     keys = sorted(group, key=int)
     if keys != [str(i) for i in range(len(keys))]:
         raise ValueError(f"optimizer/vars holds {keys}, not 0..{len(keys) - 1}")
-    return [np.asarray(group[k]) for k in keys]
+    # Step count, rate and slots shaped like model weights: nothing larger
+    # is read (a damaged shape would otherwise allocate its size).
+    limit = max([1] + [int(np.prod(w.shape)) for w in model.weights])
+    return [np.asarray(reader.dataset(group, k, limit)) for k in keys]
 
 
 # -- compile ---------------------------------------------------------------------------
@@ -560,7 +564,7 @@ def _compile_from_keras3_config(model, compile_config, path, custom_objects):
                       loss_weights=compile_config.get("loss_weights"))
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as err:
+    except CONFIG_ERRORS as err:
         raise ModelFileError(path, f"{CONFIG}: cannot restore the compile configuration "
                                    f"({err})") from err
 
@@ -598,6 +602,8 @@ def _restore_optimizer(model, arrays, path):
         iteration = arrays[0]
         if iteration.shape != () or iteration.dtype.kind not in "iu":
             raise ValueError("the first saved variable is not an integer step counter")
+        if not 0 <= int(iteration) < 2 ** 62:
+            raise ValueError(f"the step counter {int(iteration)} is out of range")
         rest = list(arrays[head:])
         if not rest:  # saved before the first step: only the counter (and rate)
             optimizer.iterations.assign(int(iteration))

@@ -16,11 +16,12 @@ is assigned, so a file that does not fit leaves the model untouched.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
+from kerasette.saving import atomic
 from kerasette.saving.errors import ModelFileError
+from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
 
 # The tf.keras version whose dialect kerasette writes (model_config, to_json,
 # file attributes); tf.keras 2.21 and Keras 3 both read it.
@@ -37,19 +38,6 @@ def _names_attr(values):
     # Keras writes name lists as byte strings, and an empty list as a
     # float64 (0,) array; both loaders expect exactly that.
     return [v.encode("utf8") for v in values] if values else np.asarray([])
-
-
-def read_names(attrs, key):
-    """A name list attribute, chunked (`key0`, `key1`, ...) or not."""
-    if key in attrs:
-        raw = attrs[key]
-    else:
-        raw, i = [], 0
-        while f"{key}{i}" in attrs:
-            raw.extend(attrs[f"{key}{i}"])
-            i += 1
-    return [n.decode("utf8") if hasattr(n, "decode") else str(n) for n in np.asarray(raw).ravel()
-            if not isinstance(n, (float, np.floating))]
 
 
 def layer_weights(layer):
@@ -99,25 +87,16 @@ def write_v3_file(f, model):
 
 
 def atomic_write(path, write):
-    """Writes through a temporary file in the same folder, then renames it,
-    so a crash never leaves a half-written file where a good one was."""
+    """Calls `write(f)` with an h5py file open on a temporary file in the
+    same folder, then renames it over `path`: a crash never leaves a
+    half-written file where a good one was (`kerasette.saving.atomic`)."""
     h5py = _h5py()
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".kerasette-", suffix=".h5.tmp", dir=folder)
-    os.close(fd)
-    try:
+
+    def write_file(tmp):
         with h5py.File(tmp, "w") as f:
             write(f)
-        # mkstemp makes the file private (0600); give it a normal file's mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    atomic.write_atomically(path, write_file)
 
 
 def save_weights(model, path, overwrite=True):
@@ -137,34 +116,31 @@ def save_weights(model, path, overwrite=True):
 def load_weights(model, path, by_name=False, skip_mismatch=False):
     """`model.load_weights` for the legacy layout (weights-only or inside a
     full model file) and Keras 3's `.weights.h5` layout."""
-    h5py = _h5py()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(path, "no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ModelFileError(path, f"not a readable HDF5 file ({err})") from err
-    with f:
+    with H5Reader(path, path) as reader:
+        f = reader.file
         try:
             if "layers" in f and "layer_names" not in f.attrs:
-                plan = _plan_v3(f, model, path, skip_mismatch)
+                plan = plan_v3(reader, f, model, skip_mismatch)
             else:
                 group = f["model_weights"] if "model_weights" in f else f
                 if "layer_names" not in group.attrs:
                     raise ModelFileError(path, "holds no Keras weights (no 'layer_names').")
-                plan = _plan_legacy(group, model, path, by_name, skip_mismatch)
+                plan = _plan_legacy(reader, group, model, by_name, skip_mismatch)
             # Declared shapes matched the model; only now read the data.
             plan = [(v, np.asarray(a)) for v, a in plan]
         except ModelFileError:
             raise
-        except (KeyError, OSError, ValueError, TypeError) as err:
+        except H5_ERRORS as err:
             raise ModelFileError(path, f"damaged or inconsistent weights ({err})") from err
     for variable, value in plan:  # everything checked: now assign
         variable.assign(value)
 
 
 def _fit(path, layer, variables, arrays, skip_mismatch):
+    h5py = _h5py()
     if len(variables) != len(arrays):
         if skip_mismatch:
             return []
@@ -172,11 +148,14 @@ def _fit(path, layer, variables, arrays, skip_mismatch):
                                    f"file holds {len(arrays)} for it (weight count mismatch).")
     out = []
     for v, a in zip(variables, arrays):
-        if tuple(a.shape) != v.shape:
+        if not isinstance(a, h5py.Dataset):
+            raise ModelFileError(path, f"layer {layer.name!r}: weight {v.name!r} is stored "
+                                       f"at {a.name!r}, which is not a dataset.")
+        if tuple(a.shape or ()) != v.shape:
             if skip_mismatch:
                 return []
             raise ModelFileError(path, f"layer {layer.name!r}: weight {v.name!r} has shape "
-                                       f"{v.shape} but the file holds shape {tuple(a.shape)}.")
+                                       f"{v.shape} but the file holds shape {a.shape}.")
         if not np.issubdtype(a.dtype, np.number):
             raise ModelFileError(path, f"layer {layer.name!r}: weight {v.name!r} is stored "
                                        f"as {a.dtype}, not as numbers.")
@@ -184,18 +163,25 @@ def _fit(path, layer, variables, arrays, skip_mismatch):
     return out
 
 
-def read_plan_legacy(group, model, path):
-    """The (variable, array) pairs of a legacy weights group, checked."""
-    return [(v, np.asarray(a)) for v, a in _plan_legacy(group, model, path, False, False)]
+def read_plan_legacy(reader, group, model):
+    """The (variable, array) pairs of a legacy weights group, checked, then read.
+
+    Args:
+        reader: the `H5Reader` of the open file.
+        group: the group holding `layer_names` (`model_weights` in a model file).
+        model: the model whose variables receive the arrays.
+    """
+    return [(v, np.asarray(a)) for v, a in _plan_legacy(reader, group, model, False, False)]
 
 
-def _plan_legacy(group, model, path, by_name, skip_mismatch):
-    names = read_names(group.attrs, "layer_names")
+def _plan_legacy(reader, group, model, by_name, skip_mismatch):
+    path = reader.path
+    names = reader.names(group, "layer_names")
     stored = {}
     for name in names:
         if name not in group:
             raise ModelFileError(path, f"'layer_names' lists {name!r} but there is no such group.")
-        weight_names = read_names(group[name].attrs, "weight_names")
+        weight_names = reader.names(group[name], "weight_names")
         stored[name] = [group[name][w] for w in weight_names]  # datasets, not yet read
     plan = []
     if by_name:
@@ -214,7 +200,10 @@ def _plan_legacy(group, model, path, by_name, skip_mismatch):
     return plan
 
 
-def _plan_v3(f, model, path, skip_mismatch):
+def plan_v3(reader, f, model, skip_mismatch):
+    """The checked (variable, dataset) pairs of Keras 3's `.weights.h5`
+    layout in the open file `f` (datasets not yet read)."""
+    path = reader.path
     layers = f["layers"]
     plan = []
     for layer, key in v3_paths(model):
