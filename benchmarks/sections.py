@@ -6,6 +6,7 @@ Imported by `run.py` after the thread counts are pinned.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -55,16 +56,97 @@ def iris():
     return Data(x, y.astype(np.int64), x, y.astype(np.int64))
 
 
-def make_systems(network, data, batch_size, skip, with_floor=False, backend_device="cpu"):
-    """The systems available here, kerasette first."""
-    made = [systems.KerasLike("kerasette", network, data, batch_size)]
+class Remote:
+    """A system living in a process of its own.
+
+    TensorFlow, PyTorch and OpenBLAS each keep thread pools that spin for a
+    while after their work; in one process those threads steal the cores
+    from whichever system runs next (a kerasette epoch took 19 s instead of
+    3 s right after a tf.keras epoch). One process per system, driven in
+    turn, keeps the alternation without the interference. The epoch is
+    timed inside the worker, so the pipe costs nothing.
+    """
+
+    def __init__(self, kind, network, batch_size, device="cpu"):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve,
+                                   args=(child, kind, network, batch_size, device), daemon=True)
+        self.process.start()
+        self.name = self._call("name")
+
+    def _call(self, command):
+        self.conn.send(command)
+        status, value = self.conn.recv()
+        if status == "error":
+            raise RuntimeError(f"benchmark worker failed: {value}")
+        return value
+
+    def epoch(self):
+        return self._call("epoch")
+
+    def test_accuracy(self):
+        return self._call("accuracy")
+
+    def close(self):
+        self.conn.send("stop")
+        self.process.join(timeout=60)
+
+
+_SHAPES = {"mlp": (784,), "cnn": (28, 28, 1)}
+
+
+def build_system(kind, network, batch_size, device="cpu"):
+    """One system, with its own copy of the data."""
+    if device == "cuda" and kind == "kerasette":
+        import kerasette as keras
+
+        keras.backend.set_backend("cupy")
+    data = iris() if network == "iris" else mnist(_SHAPES[network])
+    if kind == "kerasette":
+        return systems.KerasLike("kerasette", network, data, batch_size)
+    if kind == "torch":
+        return systems.Torch(network, data, batch_size, device=device)
+    if kind == "tf_keras":
+        return systems.KerasLike("tf_keras", network, data, batch_size)
+    if kind == "floor":
+        return systems.GemmFloor(data, batch_size)
+    raise ValueError(f"unknown system {kind!r}")
+
+
+def _serve(conn, kind, network, batch_size, device):
+    """The worker's loop: build the system, then run commands until "stop"."""
+    try:
+        system = build_system(kind, network, batch_size, device)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        conn.send(("error", repr(exc)))
+        return
+    while True:
+        command = conn.recv()
+        try:
+            if command == "stop":
+                return
+            if command == "name":
+                conn.send(("ok", system.name))
+            elif command == "epoch":
+                seconds, _ = common.timed(system.epoch)
+                conn.send(("ok", seconds))
+            elif command == "accuracy":
+                conn.send(("ok", system.test_accuracy()))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            conn.send(("error", repr(exc)))
+
+
+def make_systems(network, batch_size, skip, with_floor=False, device="cpu"):
+    """The systems available here, kerasette first, each in its own process."""
+    kinds = ["kerasette"]
     if "torch" not in skip and systems.available("torch"):
-        made.append(systems.Torch(network, data, batch_size, device=backend_device))
-    if "tf_keras" not in skip and backend_device == "cpu" and systems.available("tf_keras"):
-        made.append(systems.KerasLike("tf_keras", network, data, batch_size))
+        kinds.append("torch")
+    if "tf_keras" not in skip and device == "cpu" and systems.available("tf_keras"):
+        kinds.append("tf_keras")
     if with_floor:
-        made.append(systems.GemmFloor(data, batch_size))
-    return made
+        kinds.append("floor")
+    return [Remote(kind, network, batch_size, device) for kind in kinds]
 
 
 def alternate_epochs(made, repeats, accuracy_after=2):
@@ -74,7 +156,9 @@ def alternate_epochs(made, repeats, accuracy_after=2):
     accuracy = {}
     for epoch in range(max(repeats, accuracy_after)):
         for s in made:
-            seconds, _ = common.timed(s.epoch)
+            start = time.perf_counter()
+            result = s.epoch()  # a Remote returns the time measured in its process
+            seconds = result if isinstance(result, float) else time.perf_counter() - start
             times[s.name].append(seconds)
             print(f"  {s.name}: epoch {epoch + 1} {seconds:.2f} s", file=sys.stderr, flush=True)
             if epoch + 1 == accuracy_after:
@@ -101,11 +185,14 @@ def epoch_table(title, made, times, accuracy, reference="PyTorch", floor="GEMM f
 
 def mlp(threads, skip, repeats, batch_sizes, **_):
     """One MNIST epoch of the MLP at each batch size, all systems alternating."""
-    data = mnist((784,))
     parts, raw = ["## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of 60,000"], {}
     for b in batch_sizes:
-        made = make_systems("mlp", data, b, skip, with_floor=True)
-        times, accuracy = alternate_epochs(made, repeats)
+        made = make_systems("mlp", b, skip, with_floor=True)
+        try:
+            times, accuracy = alternate_epochs(made, repeats)
+        finally:
+            for s in made:
+                s.close()
         md, r = epoch_table(f"### batch {b}", made, times, accuracy)
         parts.append(md)
         raw[b] = r
@@ -114,9 +201,12 @@ def mlp(threads, skip, repeats, batch_sizes, **_):
 
 def cnn(threads, skip, repeats, **_):
     """One MNIST epoch of the courses' CNN at batch 128."""
-    data = mnist((28, 28, 1))
-    made = make_systems("cnn", data, 128, skip)
-    times, accuracy = alternate_epochs(made, repeats)
+    made = make_systems("cnn", 128, skip)
+    try:
+        times, accuracy = alternate_epochs(made, repeats)
+    finally:
+        for s in made:
+            s.close()
     md, raw = epoch_table("## MNIST CNN (examples/mnist_cnn.py's network), batch 128, "
                           "one epoch of 60,000", made, times, accuracy)
     return md, raw
@@ -233,15 +323,17 @@ def import_time(**_):
 
 
 _MEMORY_PROBE = """
-import json, resource
+import json
 import numpy as np
 import kerasette as keras
-def rss_mb():
+def status_mb(field):
+    # /proc, not ru_maxrss: Linux carries ru_maxrss over from the parent
+    # through fork and exec, so a child of a big process reports its peak.
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
-before = rss_mb()
+before = status_mb("VmRSS")
 (x, y), _ = keras.datasets.mnist.load_data()
 x = x.reshape(len(x), 784).astype(np.float32)
 x /= np.float32(255)
@@ -252,7 +344,7 @@ model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape
                           keras.layers.Dense(10, activation="softmax")])
 model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(x, y, batch_size=128, epochs=1, verbose=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = status_mb("VmHWM")
 print(json.dumps({"rss_after_import_mb": before, "peak_rss_mb": peak, "inputs_mb": inputs}))
 """
 
@@ -274,14 +366,14 @@ def memory(**_):
 # -- GPU --------------------------------------------------------------------------------------
 def gpu_mlp(repeats, skip):
     """The MLP at batch 128 and 1024 on the CuPy backend against PyTorch CUDA."""
-    import kerasette as keras
-
-    keras.backend.set_backend("cupy")
-    data = mnist((784,))
     parts, raw = ["## GPU: MNIST MLP on the CuPy backend against PyTorch CUDA"], {}
     for b in (128, 1024):
-        made = make_systems("mlp", data, b, skip, backend_device="cuda")
-        times, accuracy = alternate_epochs(made, repeats)
+        made = make_systems("mlp", b, skip, device="cuda")
+        try:
+            times, accuracy = alternate_epochs(made, repeats)
+        finally:
+            for s in made:
+                s.close()
         md, r = epoch_table(f"### batch {b}", made, times, accuracy,
                             reference="PyTorch CUDA")
         parts.append(md)

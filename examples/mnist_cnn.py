@@ -12,12 +12,12 @@ are scaled to [0, 1]), trained with Adam(0.001) on sparse categorical
 cross-entropy, batches of 128. The model has 225,034 parameters.
 
 The default run (5 epochs, seed 1) ends with `test_accuracy=0.9911
-test_loss=0.0260`; one epoch gives 0.9815. An epoch of 469 batches took
-40 s on two shared CPU cores with `OPENBLAS_NUM_THREADS=1`, and 130-275 s
-with OpenBLAS's default two threads on the same machine while other jobs
-kept it busy: threaded BLAS stalls when its threads must share cores, so
-set `OPENBLAS_NUM_THREADS=1` (or `OMP_NUM_THREADS=1`) on a busy machine.
-Both settings printed the same losses and accuracies.
+test_loss=0.0260`; one epoch gives 0.9815. An epoch of 469 batches takes
+about 21 s on two idle CPU cores (1.4x PyTorch's time for the same network
+in `benchmarks/run.py`). Threaded BLAS stalls when its threads must share
+cores with other jobs (an epoch took 130-275 s on a busy machine), so set
+`OPENBLAS_NUM_THREADS=1` (or `OMP_NUM_THREADS=1`) on a busy machine; the
+losses and accuracies are the same either way.
 
 The last line printed is `test_accuracy=... test_loss=...`.
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from kerasette import backend as _backend
 from kerasette import callbacks as callbacks_module
 from kerasette import optimizers as optimizers_module
 from kerasette.autodiff.tape import GradientTape
@@ -22,6 +23,7 @@ from kerasette.training import data as data_module
 from kerasette.training import interrupts
 from kerasette.training import validation
 from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
+from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
 
 
@@ -148,6 +150,7 @@ class Trainer:
             validation_steps=validation_steps, validation_batch_size=validation_batch_size,
             validation_freq=validation_freq)
         batch_size = 32 if batch_size is None else int(batch_size)
+        _tune_allocator()
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_module.split_validation(
                 x, y, sample_weight, validation_split)
@@ -263,6 +266,7 @@ class Trainer:
         x, y, sample_weight = validation.check_evaluate(self, x, y, sample_weight, kwargs,
                                                         batch_size=batch_size, steps=steps)
         batch_size = 32 if batch_size is None else int(batch_size)
+        _tune_allocator()
         data = data_module.make_data(x, y, sample_weight, batch_size, steps=steps)
         self._ensure_built(data)
         verbose = callbacks_module.resolve_verbose(verbose)
@@ -289,6 +293,7 @@ class Trainer:
             # batching to do; the answer a predict loop would give, sooner.
             batch = data_module.to_device(x, x_dtype=self._x_dtype())
             return self(batch.x, training=False).numpy()
+        _tune_allocator()
         data = data_module.make_data(x, None, None, batch_size, steps=steps)
         self._ensure_built(data)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
@@ -381,3 +386,9 @@ def _should_validate(epoch, freq):
     if isinstance(freq, numbers.Integral):
         return (epoch + 1) % int(freq) == 0
     return (epoch + 1) in freq
+
+
+def _tune_allocator():
+    """Host-memory reuse for the training loop (see backend/host_allocator.py)."""
+    if _backend.get_backend().name != "cupy":
+        tune_host_allocator()
