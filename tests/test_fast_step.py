@@ -56,7 +56,9 @@ def _train(case, monkeypatch, direct, flat_update, epochs=3):
     keras.utils.set_random_seed(11)
     model = keras.Sequential(layers())
     opt = optimizer() if callable(optimizer) else optimizer
-    model.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
+    # A cross-entropy metric too: it sees the softmax output in both paths.
+    ce = "categorical_crossentropy" if onehot else "sparse_categorical_crossentropy"
+    model.compile(optimizer=opt, loss=loss, metrics=["accuracy", ce])
     if not flat_update:
         monkeypatch.setattr(type(model.optimizer), "_elementwise_update", False)
     if not direct:

@@ -334,6 +334,39 @@ def dense(x, kernel, bias=None, activation="linear"):
     return record(out, parents, backward)
 
 
+def _softmax_ce_arrays(y, z, axis=-1):
+    """Per-example `-sum(y * log_softmax(z))` and the `log_softmax` it used."""
+    m = xp()
+    shifted = z - z.max(axis=axis, keepdims=True)
+    log_p = shifted - m.log(m.exp(shifted).sum(axis=axis, keepdims=True))
+    return -(y * log_p).sum(axis=axis), log_p
+
+
+def _softmax_ce_grad(y, log_p, axis=-1):
+    """d(per-example loss)/d(logits), before the upstream gradient."""
+    return xp().exp(log_p) * y.sum(axis=axis, keepdims=True) - y
+
+
+def _sparse_ce_arrays(z, idx):
+    """Per-example cross-entropy of class ids `idx` against logits `z` (last
+    axis), and `(shifted, lse)` for the gradient."""
+    m = xp()
+    shifted = z - z.max(axis=-1, keepdims=True)
+    lse = m.log(m.exp(shifted).sum(axis=-1))
+    picked = m.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
+    return lse - picked, shifted, lse
+
+
+def _sparse_ce_grad(shifted, lse, idx):
+    """d(per-example loss)/d(logits), `softmax - one_hot`, before the upstream
+    gradient."""
+    m = xp()
+    p = m.exp(shifted - lse[..., None])
+    flat = p.reshape(-1, p.shape[-1])
+    flat[m.arange(flat.shape[0]), idx.reshape(-1)] -= 1.0
+    return p
+
+
 def softmax_cross_entropy(labels, logits, axis=-1):
     """Per-example `-sum(labels * log_softmax(logits))`, fused.
 
@@ -351,16 +384,10 @@ def softmax_cross_entropy(labels, logits, axis=-1):
     """
     z = _tensor(logits, "softmax_cross_entropy")
     y = _tensor(labels, "softmax_cross_entropy", like=z).data
-    m = xp()
-    zd = z.data
-    shifted = zd - m.max(zd, axis=axis, keepdims=True)
-    lse = m.log(m.sum(m.exp(shifted), axis=axis, keepdims=True))
-    log_p = shifted - lse
-    loss = -m.sum(y * log_p, axis=axis)
+    loss, log_p = _softmax_ce_arrays(y, z.data, axis)
 
     def backward(g, needs):
-        p = m.exp(log_p)
-        return (m.expand_dims(g, axis) * (p * m.sum(y, axis=axis, keepdims=True) - y),)
+        return (xp().expand_dims(g, axis) * _softmax_ce_grad(y, log_p, axis),)
 
     return record(loss, (z,), backward)
 
@@ -374,18 +401,10 @@ def sparse_softmax_cross_entropy(labels, logits):
     """
     z = _tensor(logits, "sparse_softmax_cross_entropy")
     idx = _tensor(labels, "sparse_softmax_cross_entropy").data.astype("int64")
-    m = xp()
-    zd = z.data
-    shifted = zd - m.max(zd, axis=-1, keepdims=True)
-    lse = m.log(m.sum(m.exp(shifted), axis=-1))
-    picked = m.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
-    loss = lse - picked
+    loss, shifted, lse = _sparse_ce_arrays(z.data, idx)
 
     def backward(g, needs):
-        p = m.exp(shifted - lse[..., None])
-        flat = p.reshape(-1, p.shape[-1])
-        flat[m.arange(flat.shape[0]), idx.reshape(-1)] -= 1.0
-        return (p * g[..., None],)
+        return (_sparse_ce_grad(shifted, lse, idx) * g[..., None],)
 
     return record(loss, (z,), backward)
 

@@ -26,7 +26,8 @@ from kerasette import losses as losses_module
 from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.core import Dense, Flatten, InputLayer
 from kerasette.layers.regularization import Dropout
-from kerasette.ops.nn import _act_backward, _act_inplace, _softmax_array
+from kerasette.ops.nn import (_act_backward, _act_inplace, _softmax_array, _softmax_ce_arrays,
+                              _softmax_ce_grad, _sparse_ce_arrays, _sparse_ce_grad)
 
 _CE_FUNCTIONS = {
     losses_module.sparse_categorical_crossentropy: "sparse",
@@ -50,7 +51,6 @@ class FastStep:
         self.acts = acts  # hidden dense layer id -> activation name
         self.variables = model.trainable_variables
         self._bound = (None, None)  # (pack, its gradient views per dense layer)
-        self._arange = {}
         # Per plan index: whether a dense layer there passes a gradient on.
         self.needs_dx = [any(k == "dense" for k, _ in plan[:i]) for i in range(len(plan))]
 
@@ -138,12 +138,6 @@ class FastStep:
         self._bound = (pack, views)
         return views
 
-    def _rows(self, xp, n):
-        rows = self._arange.get(n)
-        if rows is None:
-            rows = self._arange[n] = xp.arange(n)
-        return rows
-
     def __call__(self, batch) -> bool:
         if batch.sample_weight is not None or batch.y is None:
             return False
@@ -185,38 +179,31 @@ class FastStep:
                 dense_i += 1
         logits = h
 
-        # Loss (as losses.py reduces it: sum, then divide by the count).
-        # Array methods, not xp functions: the same reductions without
-        # NumPy's Python-level dispatch, which costs more than the work here.
+        # Loss: nn's array-level cross-entropy, reduced as losses.py does
+        # (sum, then divide by the count).
         n = logits.shape[0]
         y = batch.y.data
-        shifted = logits - logits.max(axis=-1, keepdims=True)
         if self.loss_kind == "sparse":
             if y.shape != (n,):
                 return False
-            idx = y if y.dtype == np.int64 else y.astype(np.int64)
-            rows = self._rows(xp, n)
-            lse = xp.log(xp.exp(shifted).sum(axis=-1))
-            per_sample = lse - shifted[rows, idx]
+            idx = y.astype(np.int64)  # as losses.py casts, then nn's op again
+            per_sample, shifted, lse = _sparse_ce_arrays(logits, idx)
         else:
             if y.shape != logits.shape:
                 return False
             labels = y if y.dtype == logits.dtype else y.astype(logits.dtype)
-            lse = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-            log_p = shifted - lse
-            per_sample = -(labels * log_p).sum(axis=-1)
+            per_sample, log_p = _softmax_ce_arrays(labels, logits)
         total = per_sample.sum(axis=(0,))
         scale = xp.ones((), dtype=logits.dtype) / float(n)  # d(total / n) / d(total)
         loss = total / float(n)
 
-        # Backward: d loss / d logits, then layer by layer.
+        # Backward: d loss / d logits (the upstream gradient of every example
+        # is `scale`), then layer by layer.
         if self.loss_kind == "sparse":
-            g = xp.exp(shifted - lse[:, None])
-            g[rows, idx] -= 1.0
-            g *= scale
+            g = _sparse_ce_grad(shifted, lse, idx)
         else:
-            g = xp.exp(log_p)
-            g = (g * labels.sum(axis=-1, keepdims=True) - labels) * scale
+            g = _softmax_ce_grad(labels, log_p)
+        g *= scale
         probs = _softmax_array(logits, -1) if self.softmax_output else logits
         n_dense = len(self.dense_layers)
         dense_i = n_dense - 1
