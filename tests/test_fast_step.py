@@ -201,3 +201,24 @@ def test_sample_weights_take_the_general_path(general_steps):
     x, y = _data()
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, sample_weight=np.full(len(x), 2.0))
     assert len(calls) == 6, "every weighted batch goes through the general step"
+
+
+def test_declined_batches_leave_the_dropout_stream_alone(monkeypatch):
+    """Labels of shape (n, 1) go the general way; the direct step must turn
+    them down before drawing a Dropout mask, or the runs would diverge."""
+    def run(direct):
+        if not direct:
+            monkeypatch.setattr(FastStep, "build", classmethod(lambda cls, m: None))
+        keras.utils.set_random_seed(8)
+        model = keras.Sequential([L.Dense(12, activation="relu", input_shape=(6,)),
+                                  L.Dropout(0.4), L.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        x, y = _data()
+        history = model.fit(x, y.reshape(-1, 1), batch_size=16, epochs=2, verbose=0)
+        monkeypatch.undo()
+        return model.get_weights(), history.history
+
+    (direct_w, direct_h), (general_w, general_h) = run(True), run(False)
+    for a, b in zip(direct_w, general_w):
+        np.testing.assert_array_equal(a, b)
+    assert direct_h == general_h

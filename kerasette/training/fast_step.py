@@ -144,8 +144,17 @@ class FastStep:
         views = self._bind()
         if views is None:
             return False
-        x = batch.x.data
-        if x.ndim != 2 and self.plan[0][0] != "flatten":
+        x, y = batch.x.data, batch.y.data
+        # Every reason to decline comes before the first random draw
+        # (Dropout), so that the general path then draws the same numbers.
+        n = x.shape[0]
+        if x.ndim != 2 and (self.plan[0][0] != "flatten" or x.ndim < 2):
+            return False
+        width = int(np.prod(x.shape[1:]))
+        if width != self.dense_layers[0].kernel.shape[0]:
+            return False  # the general path raises the clear error
+        units = self.dense_layers[-1].units
+        if y.shape != ((n,) if self.loss_kind == "sparse" else (n, units)):
             return False
         xp = _backend.get_backend().xp
 
@@ -153,9 +162,7 @@ class FastStep:
         h, saved, dense_i = x, [], 0
         for kind, arg in self.plan:
             if kind == "flatten":
-                h = h.reshape(h.shape[0], -1) if h.ndim != 1 else None
-                if h is None:
-                    return False
+                h = h.reshape(h.shape[0], -1)
             elif kind == "dropout":
                 if arg <= 0.0:
                     continue
@@ -166,10 +173,7 @@ class FastStep:
                 saved.append(mask)
             else:
                 layer = arg
-                w = layer.kernel.data
-                if h.ndim != 2 or h.shape[1] != w.shape[0]:
-                    return False  # the general path raises the clear error
-                z = h @ w
+                z = h @ layer.kernel.data
                 if layer.bias is not None:
                     z += layer.bias.data
                 last = dense_i == len(self.dense_layers) - 1
@@ -181,16 +185,10 @@ class FastStep:
 
         # Loss: nn's array-level cross-entropy, reduced as losses.py does
         # (sum, then divide by the count).
-        n = logits.shape[0]
-        y = batch.y.data
         if self.loss_kind == "sparse":
-            if y.shape != (n,):
-                return False
             idx = y.astype(np.int64)  # as losses.py casts, then nn's op again
             per_sample, shifted, lse = _sparse_ce_arrays(logits, idx)
         else:
-            if y.shape != logits.shape:
-                return False
             labels = y if y.dtype == logits.dtype else y.astype(logits.dtype)
             per_sample, log_p = _softmax_ce_arrays(labels, logits)
         total = per_sample.sum(axis=(0,))
