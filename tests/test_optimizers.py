@@ -16,6 +16,7 @@ import pytest
 
 import kerasette as keras
 from kerasette import ops, optimizers
+from kerasette.optimizers import schedules
 from kerasette.backend import strict_backend
 
 # float32 kerasette against the float64 reference; float64 kerasette must
@@ -212,9 +213,22 @@ ALL_OPTIONS = [
     lambda: optimizers.Adagrad(0.1, weight_decay=0.01),
     lambda: optimizers.Adam(0.01, use_ema=True, ema_overwrite_frequency=2),
 ]
+# The optimizers of test_optimizers_extra.py, with schedules, for the same checks.
+EXTRA_OPTIONS = [
+    lambda: optimizers.Adadelta(1.0),
+    lambda: optimizers.Adadelta(1.0, clipnorm=1.0, use_ema=True),
+    lambda: optimizers.Adamax(0.01, global_clipnorm=1.0),
+    lambda: optimizers.Nadam(0.01, clipvalue=0.5),
+    lambda: optimizers.AdamW(0.01, amsgrad=True),
+    lambda: optimizers.AdamW(schedules.CosineDecay(0.0, 4, warmup_target=0.1, warmup_steps=2)),
+    lambda: optimizers.Nadam(schedules.ExponentialDecay(0.01, 2, 0.5, staircase=True)),
+    lambda: optimizers.Adamax(schedules.PiecewiseConstantDecay([1], [0.1, 0.01])),
+    lambda: optimizers.Adadelta(schedules.InverseTimeDecay(1.0, 1, 0.5)),
+    lambda: optimizers.SGD(schedules.PolynomialDecay(0.1, 3, cycle=True)),
+]
 
 
-@pytest.mark.parametrize("make", ALL_OPTIONS)
+@pytest.mark.parametrize("make", ALL_OPTIONS + EXTRA_OPTIONS)
 def test_slots_and_variables_update_in_place_in_float32(make):
     opt = make()
     init, grads_seq = make_problem(1)
@@ -232,7 +246,7 @@ def test_slots_and_variables_update_in_place_in_float32(make):
         assert v.dtype == np.float32 and np.all(np.isfinite(v.numpy()))
 
 
-@pytest.mark.parametrize("make", ALL_OPTIONS)
+@pytest.mark.parametrize("make", ALL_OPTIONS + EXTRA_OPTIONS)
 def test_gradients_are_not_written_into(make):
     opt = make()
     w = keras.Variable(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32))
@@ -497,7 +511,7 @@ def test_gradients_may_be_backend_arrays():
 def test_no_host_round_trip_during_a_step(backend, monkeypatch):
     if backend.name != "strict":
         pytest.skip("the strict backend can tell reads of device values")
-    opts = [make() for make in ALL_OPTIONS] + [
+    opts = [make() for make in ALL_OPTIONS + EXTRA_OPTIONS] + [
         optimizers.SGD(learning_rate=lambda step: 0.1 / (1 + step)),
         optimizers.Adam(global_clipnorm=0.5, weight_decay=0.1),
     ]
