@@ -251,6 +251,7 @@ class Optimizer:
         self._slots: dict[int, dict[str, Variable]] = {}
         self._scratch: dict[tuple, Any] = {}
         self._pack: FlatPack | None = None  # see _flat_pack
+        self._pack_refused = False  # variables that cannot share one buffer
         self._xp = _backend.get_backend().xp
         self._excluded_ids: set[int] = set()
         self._excluded_names: list[str] = []
@@ -640,7 +641,7 @@ class Optimizer:
                 return None
             if pack.intact():
                 return pack
-        elif not self._elementwise_update or getattr(self, "_pack_refused", False):
+        elif not self._elementwise_update or self._pack_refused:
             return None
         slots = [self._slots[id(v)] for v in variables]
         names = set(slots[0])

@@ -34,11 +34,10 @@ def elementwise_threads() -> int:
 
     One by default, because threads here compete with the BLAS library's:
     after each matrix product OpenBLAS keeps its worker threads spinning for
-    a while, and on two cores a second update thread then slowed a batch-32
-    MNIST step (0.80 ms for the update against 0.67 ms on one thread).
-    Where BLAS threads sleep at once (`OPENBLAS_THREAD_TIMEOUT=4`, or other
-    BLAS libraries), `KERASETTE_NUM_THREADS=2` made the same update take
-    0.44 ms.
+    a while, and on two cores a second update thread then made a batch-32
+    MNIST step slower (one-off timings of the update inside `fit`). Where
+    BLAS threads sleep at once (`OPENBLAS_THREAD_TIMEOUT=4`, or other BLAS
+    libraries), `KERASETTE_NUM_THREADS=2` made the same update faster.
     """
     value = os.environ.get("KERASETTE_NUM_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
