@@ -12,6 +12,7 @@ import math
 
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
+from kerasette.backend import cupy_kernels
 from kerasette.ops.core import _tensor, record, unbroadcast, xp
 
 # Constants of SELU (Klambauer et al., 2017), as in Keras.
@@ -24,6 +25,8 @@ _EXP_LIMIT = 88.0
 
 def _sigmoid_array(z):
     m = xp()
+    if cupy_kernels.enabled(m):
+        return cupy_kernels.activation("sigmoid", z)
     e = m.exp(-m.maximum(z, -_EXP_LIMIT))
     if e.ndim == 0:  # NumPy returns a scalar here, with no buffer to reuse
         return 1.0 / (1.0 + e)
@@ -100,6 +103,8 @@ def tanh(x):
 
 
 def _softmax_array(z, axis):
+    if _rows_kernel_fits(z) and axis in (-1, 1):
+        return cupy_kernels.softmax_rows(z)
     # Array methods rather than xp.max/xp.sum: the same reductions without
     # NumPy's Python-level dispatch, which dominates for single rows.
     e = z - z.max(axis=axis, keepdims=True)
@@ -258,6 +263,8 @@ def gelu(x, approximate=False):
 def _act_inplace(name, z):
     """Applies a fused activation to `z` in place (z is the op's own buffer)."""
     m = xp()
+    if name in cupy_kernels.FUSED and cupy_kernels.enabled(m):
+        return cupy_kernels.activation(name, z, z)
     if name == "relu":
         return m.maximum(z, 0.0, out=z)
     if name == "sigmoid":
@@ -271,6 +278,9 @@ def _act_inplace(name, z):
 
 def _act_backward(name, g, a):
     """d(activation)/dz times `g`, from the activation's output `a`."""
+    if (name in cupy_kernels.FUSED and g.dtype == a.dtype and g.shape == a.shape
+            and cupy_kernels.enabled(xp())):
+        return cupy_kernels.activation_backward(name, g, a)
     if name == "relu":
         return g * (a > 0)
     if name == "sigmoid":
@@ -316,9 +326,13 @@ def dense(x, kernel, bias=None, activation="linear"):
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     z = x2 @ wd
-    if b is not None:
-        z += b.data
-    a = _act_inplace(activation, z)
+    if (b is not None and activation in cupy_kernels.FUSED and b.data.dtype == z.dtype
+            and cupy_kernels.enabled(xp())):
+        a = cupy_kernels.bias_activation(activation, z, b.data)  # one launch for both
+    else:
+        if b is not None:
+            z += b.data
+        a = _act_inplace(activation, z)
     out = a.reshape(lead + (wd.shape[1],)) if xd.ndim != 2 else a
 
     def backward(g, needs):
@@ -334,8 +348,25 @@ def dense(x, kernel, bias=None, activation="linear"):
     return record(out, parents, backward)
 
 
+def _rows_kernel_fits(*arrays) -> bool:
+    """Whether the one-thread-per-row CuPy kernels apply: 2-D C-contiguous
+    arrays of one float dtype, on the CuPy backend."""
+    z = arrays[0]
+    return (cupy_kernels.enabled(xp()) and z.ndim == 2 and z.dtype.kind == "f"
+            and all(a.ndim == 2 and a.flags.c_contiguous and a.dtype == z.dtype
+                    and a.shape == z.shape for a in arrays))
+
+
+def _sparse_rows_fit(z, idx) -> bool:
+    """`_rows_kernel_fits` for logits `z` and 1-D class ids `idx`."""
+    return (_rows_kernel_fits(z) and idx.ndim == 1 and idx.flags.c_contiguous
+            and idx.shape[0] == z.shape[0])
+
+
 def _softmax_ce_arrays(y, z, axis=-1):
     """Per-example `-sum(y * log_softmax(z))` and the `log_softmax` it used."""
+    if axis in (-1, 1) and _rows_kernel_fits(z, y):
+        return cupy_kernels.softmax_ce_rows(y, z)
     m = xp()
     shifted = z - z.max(axis=axis, keepdims=True)
     log_p = shifted - m.log(m.exp(shifted).sum(axis=axis, keepdims=True))
@@ -344,12 +375,16 @@ def _softmax_ce_arrays(y, z, axis=-1):
 
 def _softmax_ce_grad(y, log_p, axis=-1):
     """d(per-example loss)/d(logits), before the upstream gradient."""
+    if axis in (-1, 1) and _rows_kernel_fits(log_p, y):
+        return cupy_kernels.softmax_ce_grad(y, log_p)
     return xp().exp(log_p) * y.sum(axis=axis, keepdims=True) - y
 
 
 def _sparse_ce_arrays(z, idx):
     """Per-example cross-entropy of class ids `idx` against logits `z` (last
     axis), and `(shifted, lse)` for the gradient."""
+    if _sparse_rows_fit(z, idx):
+        return cupy_kernels.sparse_ce_rows(z, idx)
     m = xp()
     shifted = z - z.max(axis=-1, keepdims=True)
     lse = m.log(m.exp(shifted).sum(axis=-1))
@@ -360,6 +395,8 @@ def _sparse_ce_arrays(z, idx):
 def _sparse_ce_grad(shifted, lse, idx):
     """d(per-example loss)/d(logits), `softmax - one_hot`, before the upstream
     gradient."""
+    if _sparse_rows_fit(shifted, idx):
+        return cupy_kernels.sparse_ce_grad(shifted, lse, idx)
     m = xp()
     p = m.exp(shifted - lse[..., None])
     flat = p.reshape(-1, p.shape[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kerasette.backend import cupy_kernels
 from kerasette.optimizers.base import Optimizer, check_float
 
 
@@ -101,6 +102,12 @@ class RMSprop(Optimizer):
         velocity = self._slot(variable, "velocity")
         average = self._slot_or_none(variable, "average_gradient")
         mom = self._slot_or_none(variable, "momentum")
+        plain = not (self.centered and average is not None) and not (
+            self.momentum > 0 and mom is not None)
+        if plain and cupy_kernels.enabled(xp):
+            # One GPU pass doing the passes below, in the same order.
+            cupy_kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
+            return
         tmp = self._temp(w, 0)
         xp.multiply(velocity, rho, out=velocity)
         xp.multiply(gradient, gradient, out=tmp)

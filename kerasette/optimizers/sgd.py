@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kerasette.backend import cupy_kernels
 from kerasette.optimizers.base import Optimizer, check_float
 
 
@@ -82,6 +83,10 @@ class SGD(Optimizer):
     def update_step(self, gradient, variable):
         xp, w, m = self._xp, variable.data, self._slot(variable, "m")
         lr, mu = self._lr, self.momentum
+        if cupy_kernels.enabled(xp):
+            # One GPU pass doing the passes below, in the same order.
+            cupy_kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
+            return
         if mu == 0:
             # m * 0 + (-lr * g) is just -lr * g: skip the pass over m.
             xp.multiply(gradient, -lr, out=m)
