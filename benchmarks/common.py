@@ -39,19 +39,23 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def machine_description() -> str:
-    """One line naming the CPU, the core count and the Python/NumPy/BLAS versions."""
-    import numpy as np
-
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    """One line naming the CPU, the core count and the Python/NumPy/BLAS versions."""
+    import numpy as np
+
+    cpu = cpu_name()
     blas = ""
     try:
         config = np.show_config(mode="dicts")

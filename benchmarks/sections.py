@@ -382,6 +382,9 @@ def gpu_mlp(repeats, skip):
 
 
 # -- the regression guard ---------------------------------------------------------------------
+NOT_COMPARABLE = 3  # the exit status when the baseline comes from another processor
+
+
 def quick_guard(baseline_path: Path, threads: int, record: bool = False, rounds: int = 7):
     """kerasette/floor for MLP steps at batch 128, against the recorded ratio.
 
@@ -397,10 +400,21 @@ def quick_guard(baseline_path: Path, threads: int, record: bool = False, rounds:
     ratio = median(times["kerasette"]) / median(times["GEMM floor"])
     key = f"mlp128_over_floor_{threads}_threads"
     recorded = json.loads(baseline_path.read_text()) if baseline_path.exists() else {}
+    cpu = common.cpu_name()
     if record:
-        recorded[key] = round(ratio, 3)
-        recorded["recorded"] = time.strftime("%Y-%m-%d")
+        if recorded.get("cpu") != cpu:
+            recorded = {}  # another machine's ratios do not carry over
+        recorded.update({key: round(ratio, 3), "cpu": cpu,
+                         "recorded": time.strftime("%Y-%m-%d")})
         baseline_path.write_text(json.dumps(recorded, indent=1) + "\n")
+    if recorded.get("cpu", cpu) != cpu:
+        # The ratio depends on the processor (vector width, cache, BLAS
+        # kernels): 1.52 on the 2-core EPYC became 2.0 on a 16-core Xeon
+        # with nothing changed. Compare only like with like.
+        print(f"kerasette/floor for the MLP step at batch 128 ({threads} threads): {ratio:.3f}; "
+              f"the baseline was recorded on {recorded['cpu']!r}, this is {cpu!r}: not "
+              "comparable. Record one here with --quick --record.")
+        return NOT_COMPARABLE
     limit = recorded.get(key)
     print(f"kerasette/floor for the MLP step at batch 128 ({threads} threads): {ratio:.3f}"
           + (f"; recorded {limit:.3f}, limit {1.25 * limit:.3f}" if limit else

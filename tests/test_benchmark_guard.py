@@ -35,5 +35,7 @@ def test_mlp_step_over_gemm_floor_has_not_regressed():
     env = dict(os.environ, KERASETTE_BACKEND="numpy")
     run = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--threads", "1"],
                          capture_output=True, text=True, env=env, timeout=300)
+    if run.returncode == 3:  # sections.NOT_COMPARABLE
+        pytest.skip(run.stdout.strip().splitlines()[-1])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "kerasette/floor for the MLP step" in run.stdout
