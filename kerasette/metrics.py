@@ -172,6 +172,14 @@ def _broadcastable(w_shape, v_shape) -> bool:
 
 def _divide_no_nan(a, b):
     """`a / b`, and 0 where `b == 0` (no warning, no NaN)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 0 and b.ndim == 0:
+        # A running mean's state on the host (`fit` reads one per metric
+        # every epoch): NumPy's scalar arithmetic rounds as the ufuncs do,
+        # in a fraction of the time of five of them.
+        den = b[()]
+        if den != 0:
+            return np.asarray(a[()] / den)
+        return np.zeros((), dtype=np.result_type(a.dtype, b.dtype))
     xp = _xp()
     zero = b == 0
     safe = xp.where(zero, xp.ones_like(b), b)

@@ -78,12 +78,7 @@ def test_direct_step_and_flat_update_are_bit_identical(case, monkeypatch):
     ref_model, ref_history = _train(case, monkeypatch, direct=False, flat_update=False)
     model, history = _train(case, monkeypatch, direct=True, flat_update=True)
     assert FastStep.build(model) is not None
-    for got, want in zip(model.get_weights(), ref_model.get_weights()):
-        np.testing.assert_array_equal(got, want)
-    for got, want in zip(model.optimizer.variables, ref_model.optimizer.variables):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got),
-                                      keras.ops.convert_to_numpy(want))
-    assert history == ref_history
+    _assert_same((model, history), (ref_model, ref_history))
 
 
 @pytest.fixture
@@ -106,8 +101,9 @@ def test_direct_step_takes_all_but_the_first_step(general_steps):
     assert len(calls) == 1, "the first step builds the optimizer; the rest go direct"
 
 
-def test_threaded_chunks_match_one_chunk(monkeypatch):
-    """Chunks on several threads compute the same elementwise values."""
+def test_threaded_chunks_match_one_chunk(monkeypatch, backend):
+    """Chunks on several threads compute the same elementwise values (host
+    arrays only: on a GPU the update is one pass, whatever the setting)."""
     def run(threads):
         monkeypatch.setenv("KERASETTE_NUM_THREADS", str(threads))
         monkeypatch.setattr(flat, "PARALLEL_MIN_SIZE", 1)
@@ -123,7 +119,7 @@ def test_threaded_chunks_match_one_chunk(monkeypatch):
 
     one, one_chunks = run(1)
     three, three_chunks = run(3)
-    assert (one_chunks, three_chunks) == (1, 3)
+    assert (one_chunks, three_chunks) == (1, 1 if backend.name == "cupy" else 3)
     for a, b in zip(one, three):
         np.testing.assert_array_equal(a, b)
 
@@ -222,3 +218,134 @@ def test_declined_batches_leave_the_dropout_stream_alone(monkeypatch):
     for a, b in zip(direct_w, general_w):
         np.testing.assert_array_equal(a, b)
     assert direct_h == general_h
+
+
+# -- the direct metric update, the workspace and the batching ------------------------------
+def _fit_both(monkeypatch, make, compile_kwargs, x, y, fresh_metrics=None, **fit_kwargs):
+    """Trains the same model through the direct step and through the
+    general one; returns both (model, history) pairs."""
+    runs = []
+    for direct in (True, False):
+        if not direct:
+            monkeypatch.setattr(FastStep, "build", classmethod(lambda cls, m: None))
+        keras.utils.set_random_seed(21)
+        model = keras.Sequential(make())
+        if fresh_metrics is not None:
+            compile_kwargs = dict(compile_kwargs, metrics=fresh_metrics())
+        model.compile(**compile_kwargs)
+        history = model.fit(x, y, verbose=0, **fit_kwargs)
+        runs.append((model, history.history))
+        monkeypatch.undo()
+    return runs
+
+
+def _assert_same(direct, general):
+    (model, history), (ref_model, ref_history) = direct, general
+    for got, want in zip(model.get_weights(), ref_model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(model.optimizer.variables, ref_model.optimizer.variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got),
+                                      keras.ops.convert_to_numpy(want))
+    assert history == ref_history
+
+
+METRIC_CASES = {
+    "accuracy": (["accuracy"], False, ("accuracy",)),
+    "acc_weighted_onehot": ([], True, ("accuracy",)),
+    # A factory: a metric object keeps its state from one fit to the next.
+    "sparse_accuracy_object": (lambda: [keras.metrics.SparseCategoricalAccuracy()], False,
+                               ("accuracy",)),
+    "categorical_accuracy_by_name": (["categorical_accuracy", "acc"], True,
+                                     ("accuracy", "accuracy")),
+    "loss_only": ([], False, ()),
+    "accuracy_and_mae": (["acc", "mae"], True, ("accuracy", None)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(METRIC_CASES))
+def test_direct_metric_update_matches_the_metrics(case, monkeypatch):
+    """The loss tracker and accuracies updated in place give the history
+    (and leave the weights) the generic metric update gives."""
+    metrics, onehot, kinds = METRIC_CASES[case]
+    x, y = _data(n=90)
+    loss = "sparse_categorical_crossentropy"
+    if onehot:
+        y, loss = keras.utils.to_categorical(y, 3), "categorical_crossentropy"
+    compile_kwargs = {"optimizer": "adam", "loss": loss,
+                      "metrics": metrics() if callable(metrics) else metrics}
+    if case == "acc_weighted_onehot":
+        compile_kwargs["weighted_metrics"] = ["acc"]
+    direct, general = _fit_both(monkeypatch, _iris_like, compile_kwargs, x, y, batch_size=16,
+                                epochs=3, validation_split=0.2,
+                                fresh_metrics=metrics if callable(metrics) else None)
+    _assert_same(direct, general)
+    plan = FastStep.build(direct[0])._metrics.plan()
+    assert plan[0] and tuple(kind for kind, _ in plan[1]) == kinds
+
+
+@pytest.mark.parametrize("variant", ["relu_sigmoid_linear", "logits_accuracy", "float_labels",
+                                     "single_row_batch", "strided_input"])
+def test_direct_step_variants_are_bit_identical(variant, monkeypatch):
+    """Hidden activations with and without workspace buffers, logits scored
+    by the accuracy, float class ids, a last batch of one row (matmul's
+    vector path) and an input BLAS cannot take as it is (matmul's own loop)."""
+    x, y = _data(n=97)
+    loss = "sparse_categorical_crossentropy"
+
+    def make():
+        return _iris_like()
+
+    if variant == "relu_sigmoid_linear":
+        def make():
+            return [L.Dense(9, activation="relu", input_shape=(6,)),
+                    L.Dense(7, activation="sigmoid"), L.Dense(5, activation="linear"),
+                    L.Dense(3, activation="softmax")]
+    elif variant == "logits_accuracy":
+        make = _logits_output
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    elif variant == "float_labels":
+        y = y.astype("float32")
+    elif variant == "strided_input":
+        x = np.repeat(x, 2, axis=1)[:, ::2]
+        assert not x.flags.c_contiguous
+    batch_size = 32 if variant == "single_row_batch" else 16  # 97 = 3 * 32 + 1
+    compile_kwargs = {"optimizer": "adam", "loss": loss, "metrics": ["accuracy"]}
+    # Unshuffled, batches are slices: views of a strided input stay strided.
+    direct, general = _fit_both(monkeypatch, make, compile_kwargs, x, y, batch_size=batch_size,
+                                epochs=2, shuffle=variant != "strided_input")
+    _assert_same(direct, general)
+
+
+def test_direct_step_declines_nothing_it_should_take(general_steps):
+    """Accuracy metrics, a one-row last batch and float labels all stay on
+    the direct step (the first step of a fit builds the optimizer)."""
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(_iris_like())
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy", "acc"])
+    x, y = _data(n=97)
+    model.fit(x, y.astype("float32"), batch_size=32, epochs=2, verbose=0)
+    assert len(general_steps) == 1
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_array_batches_are_the_sorted_slices_of_the_permutation(shuffle):
+    """The batching gives, batch for batch, what slicing each batch's sorted
+    indices and `to_device` give (the order a mean gradient is summed in)."""
+    from kerasette.training import data as data_module
+
+    x, y = _data(n=53)
+    x = x.astype("float64")  # cast per batch, as to_device does
+    data = data_module.ArrayData(x, y, batch_size=8, shuffle=shuffle)
+    state = keras.backend.host_rng().bit_generator.state
+    batches = list(data.epoch("float32"))
+    keras.backend.host_rng().bit_generator.state = state
+    order = (keras.backend.host_rng().permutation(53) if shuffle else np.arange(53))
+    assert len(batches) == 7
+    for k, batch in enumerate(batches):
+        index = np.sort(order[8 * k:8 * k + 8])
+        want = data_module.to_device(x[index], y[index], None, "float32")
+        for got_t, want_t in ((batch.x, want.x), (batch.y, want.y)):
+            got_a, want_a = keras.ops.convert_to_numpy(got_t), keras.ops.convert_to_numpy(want_t)
+            assert got_a.dtype == want_a.dtype
+            np.testing.assert_array_equal(got_a, want_a)
+        assert batch.size == len(index) and batch.sample_weight is None

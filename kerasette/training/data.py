@@ -16,6 +16,7 @@ import numpy as np
 
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
+from kerasette.backend.numpy_backend import NumpyBackend
 from kerasette.utils.sequence import Sequence
 
 
@@ -137,8 +138,7 @@ def to_device(x, y=None, sample_weight=None, x_dtype=None):
             yd = y
         else:
             y = np.asarray(y) if not b.is_array(y) else y
-            dtype = _backend.floatx() if y.dtype.kind == "f" or y.dtype == np.bool_ else None
-            yd = Tensor(b.asarray(y, dtype=dtype))
+            yd = Tensor(b.asarray(y, dtype=_label_dtype(y.dtype)))
     sw = None
     if sample_weight is not None:
         sw = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
@@ -184,17 +184,29 @@ class ArrayData:
     def _index_batches(self, rng):
         if self.shuffle:
             order = rng.permutation(self.n)
+            # h5py reads only increasing indices; the order inside a batch
+            # does not matter to a mean gradient, so sort always. Each batch's
+            # slice of `order` is sorted in place, all full batches in one call.
+            full = self.n - self.n % self.batch_size
+            order[:full].reshape(-1, self.batch_size).sort(axis=1)
+            order[full:].sort()
             for start in range(0, self.n, self.batch_size):
-                # h5py reads only increasing indices; the order inside a
-                # batch does not matter to a mean gradient, so sort always.
-                yield np.sort(order[start:start + self.batch_size])
+                yield order[start:start + self.batch_size]
         else:
             for start in range(0, self.n, self.batch_size):
                 yield slice(start, min(start + self.batch_size, self.n))
 
     def epoch(self, x_dtype=None):
-        """Yields the batches of one epoch, on the device."""
+        """The batches of one epoch, on the device (an iterator)."""
         rng = _backend.host_rng()
+        if (self.sample_weight is None and self.class_weight is None
+                and _plain_rows(self.x) and (self.y is None or _plain_rows(self.y))):
+            return self._plain_epoch(rng, x_dtype)
+        return self._weighted_epoch(rng, x_dtype)
+
+    def _weighted_epoch(self, rng, x_dtype):
+        """`epoch` for everything else (h5py datasets, memmaps, strided
+        arrays, sample and class weights): each batch through `to_device`."""
         for index in self._index_batches(rng):
             x = self.x[index]
             y = None if self.y is None else self.y[index]
@@ -204,8 +216,52 @@ class ArrayData:
                 sw = cw if sw is None else sw * cw
             yield to_device(x, y, sw, x_dtype)
 
+    def _plain_epoch(self, rng, x_dtype):
+        """`epoch` for in-memory arrays without weights, which is most of
+        them: `to_device`'s decisions are taken once per epoch rather than
+        per batch, and `take` gathers the rows (the copy fancy indexing
+        makes, with less overhead)."""
+        x, y = self.x, self.y
+        move_x = _mover(x.dtype, x_dtype or _backend.floatx())
+        move_y = None if y is None else _mover(y.dtype, _label_dtype(y.dtype))
+        for index in self._index_batches(rng):
+            if isinstance(index, slice):
+                xb = x[index]
+                yb = None if y is None else y[index]
+            else:
+                xb = x.take(index, axis=0)
+                yb = None if y is None else y.take(index, axis=0)
+            n = len(xb)
+            if move_x is not None:
+                xb = move_x(xb)
+            if yb is not None:
+                yb = Tensor(yb if move_y is None else move_y(yb))
+            yield Batch(Tensor(xb), yb, None, n)
+
     def on_epoch_end(self):
         pass
+
+
+def _plain_rows(a) -> bool:
+    """A C-ordered NumPy array (not a subclass, an h5py dataset or a
+    memmap), whose `take` of rows equals its fancy indexing, layout included."""
+    return type(a) is np.ndarray and a.flags.c_contiguous
+
+
+def _label_dtype(dtype):
+    """The device dtype of labels: float (and bool) labels as floatx,
+    integer labels as they are (as `to_device` does)."""
+    return _backend.floatx() if dtype.kind == "f" or dtype == np.bool_ else None
+
+
+def _mover(host_dtype, dtype):
+    """`backend.asarray(a, dtype=dtype)` for host batches of `host_dtype`,
+    or None where that returns `a` itself (NumPy, and no cast to make)."""
+    b = _backend.get_backend()
+    if type(b).asarray is NumpyBackend.asarray and (dtype is None
+                                                     or np.dtype(dtype) == host_dtype):
+        return None
+    return lambda a: b.asarray(a, dtype=dtype)
 
 
 class SequenceData:

@@ -365,13 +365,21 @@ class _BatchStream:
         self.took_any = True
 
     def epoch(self):
-        if self.steps is None or isinstance(self.data, data_module.GeneratorData):
-            self.took_any = False
-            for batch in self.data.epoch(self.x_dtype):
-                self.took_any = True
-                yield batch
-            self.ran_out = getattr(self.data, "exhausted", False)
-            return
+        """The batches of the next epoch (an iterator)."""
+        if isinstance(self.data, data_module.GeneratorData):
+            return self._generator_epoch()
+        if self.steps is None:
+            return self.data.epoch(self.x_dtype)  # arrays and Sequences never run out
+        return self._cycling_epoch()
+
+    def _generator_epoch(self):
+        self.took_any = False
+        for batch in self.data.epoch(self.x_dtype):
+            self.took_any = True
+            yield batch
+        self.ran_out = self.data.exhausted
+
+    def _cycling_epoch(self):
         for _ in range(self.steps):
             if self._it is None:
                 self._it = self.data.epoch(self.x_dtype)
