@@ -250,6 +250,7 @@ class Optimizer:
         self._index: dict[int, int] = {}
         self._slots: dict[int, dict[str, Variable]] = {}
         self._scratch: dict[tuple, Any] = {}
+        self._scratch_views: dict[tuple, Any] = {}  # (shape, dtype, index, thread) -> view
         self._pack: FlatPack | None = None  # see _flat_pack
         self._pack_refused = False  # variables that cannot share one buffer
         self._xp = _backend.get_backend().xp
@@ -416,13 +417,22 @@ class Optimizer:
         call with the same index.
         """
         # Per thread: flat updates may run chunks on several threads at once.
-        key = (like.dtype, index, threading.get_ident())
+        thread = threading.get_ident()
+        view = self._scratch_views.get((like.shape, like.dtype, index, thread))
+        if view is not None:  # every step after the first: one lookup
+            return view
+        key = (like.dtype, index, thread)
         n = int(like.size)
         buf = self._scratch.get(key)
         if buf is None or buf.size < n:
             buf = self._xp.empty(max(n, 1), dtype=like.dtype)
             self._scratch[key] = buf
-        return buf[:n].reshape(like.shape)
+            # Views of the buffer this one replaces would keep it alive.
+            self._scratch_views = {k: v for k, v in self._scratch_views.items()
+                                   if k[1:] != key}
+        view = buf[:n].reshape(like.shape)
+        self._scratch_views[(like.shape, like.dtype, index, thread)] = view
+        return view
 
     def set_weights(self, weights) -> None:
         """Sets `variables` (iterations first) from arrays, e.g. from a file.
@@ -618,8 +628,13 @@ class Optimizer:
         if self.use_ema:
             self._update_moving_averages(variables)
         # In place, with no read-back: the Python int is the source of truth
-        # during training.
-        self._iterations.data += 1
+        # during training. A host counter is bumped with NumPy's scalar
+        # arithmetic (a tenth of the ufunc's cost, the same int64 result).
+        count = self._iterations.data
+        if type(count) is np.ndarray:
+            count[()] = count[()] + 1
+        else:
+            count += 1
         self._step += 1
         for v in variables:
             constraint = getattr(v, "constraint", None)

@@ -18,6 +18,7 @@ which are views into the pack.
 
 from __future__ import annotations
 
+import operator
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -109,6 +110,9 @@ class FlatPack:
                 s.data = view
             self.slot_flats[name] = flat
             self.slot_views[name] = (slot_vars, views)
+        # `intact()` compares these pairwise every step.
+        self._owners = self.variables + [s for vars_, _ in self.slot_views.values() for s in vars_]
+        self._owned = self.param_views + [w for _, views in self.slot_views.values() for w in views]
         self.grads = xp.empty(total, dtype=dtype)
         self.grad_views = [self.grads[a:b].reshape(v.shape)
                            for v, a, b in zip(self.variables, offsets[:-1], offsets[1:])]
@@ -129,14 +133,7 @@ class FlatPack:
     def intact(self) -> bool:
         """Whether every variable and slot still lives in the pack (nothing
         rebound its `data` since packing)."""
-        for v, view in zip(self.variables, self.param_views):
-            if v.data is not view:
-                return False
-        for slot_vars, views in self.slot_views.values():
-            for s, view in zip(slot_vars, views):
-                if s.data is not view:
-                    return False
-        return True
+        return all(map(operator.is_, map(_data_of, self._owners), self._owned))
 
     def matches(self, variables) -> bool:
         """Whether `variables` are the packed ones, in the packed order."""
@@ -164,6 +161,9 @@ class FlatPack:
         # A copied optimizer must not keep this pack: copied views would no
         # longer alias the copied buffers. The copy packs again on its next step.
         return (_no_pack, ())
+
+
+_data_of = operator.attrgetter("data")
 
 
 def _no_pack():

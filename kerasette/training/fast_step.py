@@ -36,6 +36,7 @@ from kerasette import backend as _backend
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette.autodiff.tensor import Tensor
+from kerasette.backend import cupy_kernels
 from kerasette.layers.core import Dense, Flatten, InputLayer
 from kerasette.layers.regularization import Dropout
 from kerasette.ops.nn import (_act_backward, _act_inplace, _softmax_array, _softmax_ce_arrays,
@@ -212,7 +213,8 @@ class FastStep:
         metrics_plan = self._metrics.plan()
         want_probs = self.softmax_output and (metrics_plan is None or bool(metrics_plan[1]))
         if not ws.host:
-            loss, probs, g = _device_loss_and_gradient(logits, y, self.loss_kind, want_probs)
+            loss, probs, g = _device_loss_and_gradient(logits, y, self.loss_kind, want_probs,
+                                                       ws)
         elif self.loss_kind == "sparse":
             loss, probs, g = _sparse_loss_and_gradient(logits, y, ws, want_probs)
         else:
@@ -231,6 +233,14 @@ class FastStep:
         for kind, i, act, kernel, _, bias, _, _, _ in layers:
             if kind is _DENSE:
                 z = matmul[i](h, kernel, out=ws.z[i])
+                if (not host and bias is not None and act in cupy_kernels.FUSED
+                        and bias.dtype == z.dtype and cupy_kernels.enabled(xp)):
+                    # One GPU launch for both, as nn's dense does (the same
+                    # values as the add and the activation one after the other).
+                    a = cupy_kernels.bias_activation(act, z, bias)
+                    saved.append((h, a))
+                    h = a
+                    continue
                 if bias is not None:
                     z += bias
                 if act is None or act == "linear":
@@ -350,8 +360,8 @@ class _Workspace:
                 self.positive[i] = empty(n, layer.units, kind=bool)
         if self.host:
             self._cross_entropy_buffers(n, dense_layers[-1].units, empty)
-            # d(total / n) / d(total), as the general path's mean computes it.
-            self.scale = xp.ones((), dtype=dtype) / float(n)
+        # d(total / n) / d(total), as the general path's mean computes it.
+        self.scale = xp.ones((), dtype=dtype) / float(n)
 
     def _cross_entropy_buffers(self, n, units, empty):
         """The arrays of nn's cross-entropies (named as there)."""
@@ -446,7 +456,7 @@ def _categorical_loss_and_gradient(z, y, ws, want_probs):
     return total / float(z.shape[0]), probs, g
 
 
-def _device_loss_and_gradient(z, y, loss_kind, want_probs):
+def _device_loss_and_gradient(z, y, loss_kind, want_probs, ws):
     """The mean cross-entropy of logits `z` and its gradient, scaled by
     1/n, through nn's array functions: on a GPU they are fused kernels,
     which the general path runs too.
@@ -455,21 +465,19 @@ def _device_loss_and_gradient(z, y, loss_kind, want_probs):
         `(loss, probs, gradient)`: the loss as a 0-d value, the softmax (or
         None) and d loss / d z.
     """
-    xp = _backend.get_backend().xp
     n = z.shape[0]
     if loss_kind == "sparse":
-        idx = y.astype(np.int64)  # as losses.py casts
+        idx = y if y.dtype == np.int64 else y.astype(np.int64)  # as losses.py casts
         per_sample, shifted, lse = _sparse_ce_arrays(z, idx)
     else:
         labels = y if y.dtype == z.dtype else y.astype(z.dtype)
         per_sample, log_p = _softmax_ce_arrays(labels, z)
     total = per_sample.sum(axis=(0,))  # reduced as losses.py does: sum, then / n
-    scale = xp.ones((), dtype=z.dtype) / float(n)  # d(total / n) / d(total)
     if loss_kind == "sparse":
         g = _sparse_ce_grad(shifted, lse, idx)
     else:
         g = _softmax_ce_grad(labels, log_p)
-    g *= scale
+    g *= ws.scale  # d(total / n) / d(total), kept per batch size
     probs = _softmax_array(z, -1) if want_probs else None
     return total / float(n), probs, g
 
