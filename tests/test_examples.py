@@ -151,6 +151,32 @@ def test_mnist_mlp_variants_have_the_notes_layers():
     assert mlp.variant_name("relu", "sgd", False, 0.5) == "Relu + dropout(0.5) + SGD"
 
 
+def test_mnist_mlp_notes_cost_is_softmax_cross_entropy_of_the_probabilities(backend):
+    """The notes' cost puts the softmax output through a second softmax."""
+    mlp = load_example("mnist_mlp")
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 10)).astype("float32")
+    probs = keras.activations.softmax(keras.ops.convert_to_tensor(logits))
+    labels = np.array([0, 3, 9, 1, 1, 5])
+    y_true = keras.ops.convert_to_tensor(labels)
+    cost = keras.ops.convert_to_numpy(mlp.notes_cost(y_true, probs))
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    q = np.exp(p) / np.exp(p).sum(1, keepdims=True)
+    np.testing.assert_allclose(cost, -np.log(q[np.arange(6), labels]), rtol=1e-5)
+    assert cost.dtype == np.float32
+    # Never below log(e + 9) - 1, the notes' 1.46-1.48 floor ...
+    assert cost.min() >= np.log(np.e + 9) - 1 - 1e-6
+    # ... unlike Keras's cross-entropy with from_logits=True, which scores
+    # the logits a softmax output carries (as tf.keras does).
+    with pytest.warns(UserWarning, match="from_logits=True"):
+        keras_ce = keras.losses.sparse_categorical_crossentropy(y_true, probs, from_logits=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_ce),
+                               -np.log(p[np.arange(6), labels]), rtol=1e-5)
+    with pytest.raises(ValueError, match="loss must be"):
+        mlp.make_loss("hinge")
+
+
 @pytest.mark.slow
 def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_home, capsys):
     numpy_only(backend)
