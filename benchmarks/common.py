@@ -64,7 +64,19 @@ def machine_description() -> str:
     except Exception:  # noqa: BLE001 - show_config's layout varies across NumPy versions
         pass
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}{blas}")
+            f"NumPy {np.__version__}{blas}; {cpu_update_description()}")
+
+
+def cpu_update_description() -> str:
+    """How kerasette's optimizers update on the CPU here: numba kernels or NumPy."""
+    from kerasette.backend import cpu_kernels
+
+    reason = cpu_kernels.unavailable_reason()
+    if reason is None:
+        import numba
+
+        return f"kerasette's CPU optimizer update compiled with numba {numba.__version__}"
+    return f"kerasette's CPU optimizer update in NumPy ({reason})"
 
 
 def markdown_table(header, rows) -> str:

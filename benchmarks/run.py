@@ -49,7 +49,8 @@ def parse_args(argv=None):
                         help="timed epochs per system for mlp and cnn (median reported)")
     parser.add_argument("--batch-sizes", default="128,32", help="MLP batch sizes")
     parser.add_argument("--skip", default="",
-                        help="comma-separated systems to leave out: torch, tf_keras")
+                        help="comma-separated systems to leave out: torch, tf_keras, "
+                             "numpy_update (kerasette with its numba update switched off)")
     parser.add_argument("--gpu", action="store_true",
                         help="MLP at batch 128 and 1024 on the CuPy backend and PyTorch CUDA")
     parser.add_argument("--quick", action="store_true",

@@ -375,6 +375,11 @@ import signal, sys
 import numpy as np
 import kerasette as keras
 
+# A test run started in the background by a non-interactive shell (`cmd &`)
+# passes SIGINT on as ignored, and Python then keeps it ignored: restore
+# the handler a terminal's Ctrl-C would meet.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 def build(trial):
     keras.utils.set_random_seed(3)
     if trial % 2:  # Dense/Dropout/softmax: fit's direct step (fast_step.py)

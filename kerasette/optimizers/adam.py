@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from kerasette.backend import cupy_kernels
+from kerasette.backend import cpu_kernels, cupy_kernels
 from kerasette.optimizers.base import Optimizer, check_float
 
 
@@ -107,6 +107,11 @@ class Adam(Optimizer):
             # One GPU pass doing the twelve below, in the same order.
             cupy_kernels.adam(gradient, m, v, w, 1.0 - self.beta_1, 1.0 - self.beta_2, alpha,
                               self.epsilon)
+            return
+        if not self.amsgrad and cpu_kernels.enabled(xp, (gradient, m, v, w)):
+            # One compiled CPU pass (numba installed) doing the same.
+            cpu_kernels.adam(gradient, m, v, w, 1.0 - self.beta_1, 1.0 - self.beta_2, alpha,
+                             self.epsilon)
             return
         tmp = self._temp(w, 0)
         xp.subtract(gradient, m, out=tmp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasette.backend import cupy_kernels
+from kerasette.backend import cpu_kernels, cupy_kernels
 from kerasette.optimizers.base import Optimizer, check_float
 
 
@@ -107,6 +107,9 @@ class RMSprop(Optimizer):
         if plain and cupy_kernels.enabled(xp):
             # One GPU pass doing the passes below, in the same order.
             cupy_kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
+            return
+        if plain and cpu_kernels.enabled(xp, (gradient, velocity, w)):
+            cpu_kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
             return
         tmp = self._temp(w, 0)
         xp.multiply(velocity, rho, out=velocity)

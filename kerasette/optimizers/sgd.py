@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasette.backend import cupy_kernels
+from kerasette.backend import cpu_kernels, cupy_kernels
 from kerasette.optimizers.base import Optimizer, check_float
 
 
@@ -86,6 +86,9 @@ class SGD(Optimizer):
         if cupy_kernels.enabled(xp):
             # One GPU pass doing the passes below, in the same order.
             cupy_kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
+            return
+        if cpu_kernels.enabled(xp, (gradient, m, w)):
+            cpu_kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
             return
         if mu == 0:
             # m * 0 + (-lr * g) is just -lr * g: skip the pass over m.
