@@ -128,3 +128,22 @@ def test_without_numba_the_numpy_update_runs(monkeypatch):
     var = keras.Variable(np.ones(cpu_kernels.MIN_SIZE, dtype="float32"))
     keras.optimizers.Adam(0.1).apply_gradients([(np.ones(cpu_kernels.MIN_SIZE, "float32"), var)])
     np.testing.assert_allclose(var.numpy(), 0.9, rtol=1e-6)  # Adam's first step is lr * sign(g)
+
+
+def test_import_and_small_models_never_load_numba():
+    """numba costs 0.2 s to import and 70-90 MB: only large updates pay it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, kerasette as k\n"
+        "before = 'numba' in sys.modules\n"
+        "m = k.Sequential([k.layers.Dense(20, activation='tanh', input_shape=(4,)),"
+        " k.layers.Dense(3, activation='softmax')])\n"
+        "m.compile('adam', 'sparse_categorical_crossentropy')\n"
+        "m.fit(np.zeros((40, 4), 'float32'), np.zeros(40, 'int64'), verbose=0)\n"
+        "print(before, 'numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
