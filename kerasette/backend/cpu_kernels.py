@@ -35,8 +35,9 @@ import os
 
 import numpy as np
 
-# Below this many elements the NumPy passes cost a few microseconds and the
-# Iris-sized models never import numba (about 0.2 s) or compile (0.4 s).
+# Below this many elements the NumPy passes are a small part of a step, not
+# worth numba's import (about 0.2 s), first compile (0.5 s) and 70-90 MB of
+# runtime: Iris-sized models never load it.
 MIN_SIZE = 1 << 15
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
