@@ -236,8 +236,9 @@ def main(argv=None):
                          dropout_rate=args.dropout or 0.5, loss=args.loss or "notes")
 
     epochs = args.epochs if args.epochs is not None else 5
+    cost = ", the notes' cost" if args.loss == "notes" else ""
     print(f"{variant_name(args.activation, args.optimizer, args.batchnorm, args.dropout)}, "
-          f"{epochs} epochs, batch size {args.batch_size}, seed {args.seed}")
+          f"{epochs} epochs, batch size {args.batch_size}, seed {args.seed}{cost}")
     test_loss, test_accuracy = train_and_evaluate(
         data, args.activation, args.optimizer, args.batchnorm, args.dropout, epochs=epochs,
         batch_size=args.batch_size, seed=args.seed, learning_rate=args.learning_rate,
