@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from kerasette.backend import cpu_kernels, cupy_kernels
-from kerasette.optimizers.base import Optimizer, check_float
+from kerasette.optimizers.base import Optimizer, check_float, one_pass_kernels
 
 
 class Adam(Optimizer):
@@ -103,15 +102,11 @@ class Adam(Optimizer):
         t = self._step + 1
         # Python floats: one rounding to the variable's dtype, no float64 arrays.
         alpha = self._lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-        if not self.amsgrad and cupy_kernels.enabled(xp):
-            # One GPU pass doing the twelve below, in the same order.
-            cupy_kernels.adam(gradient, m, v, w, 1.0 - self.beta_1, 1.0 - self.beta_2, alpha,
-                              self.epsilon)
-            return
-        if not self.amsgrad and cpu_kernels.enabled(xp, (gradient, m, v, w)):
-            # One compiled CPU pass (numba installed) doing the same.
-            cpu_kernels.adam(gradient, m, v, w, 1.0 - self.beta_1, 1.0 - self.beta_2, alpha,
-                             self.epsilon)
+        kernels = None if self.amsgrad else one_pass_kernels(xp, (gradient, m, v, w))
+        if kernels is not None:
+            # One pass (GPU, or numba on the CPU) doing the twelve below, in order.
+            kernels.adam(gradient, m, v, w, 1.0 - self.beta_1, 1.0 - self.beta_2, alpha,
+                         self.epsilon)
             return
         tmp = self._temp(w, 0)
         xp.subtract(gradient, m, out=tmp)

@@ -45,6 +45,7 @@ import kerasette.ops  # noqa: F401 - gives Tensor/Variable their operators
 from kerasette import backend as _backend
 from kerasette.autodiff.tape import GradientTape
 from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.backend import cpu_kernels, cupy_kernels
 from kerasette.optimizers.flat import FlatChunk, FlatPack
 from kerasette.training.interrupts import CriticalSection
 
@@ -825,6 +826,22 @@ class Optimizer:
 
 
 # -- helpers -------------------------------------------------------------------------
+def one_pass_kernels(xp, arrays):
+    """The module whose `adam`, `sgd` and `rmsprop` do an update in one pass
+    over `arrays` (the gradient, the variable and its slots), or None.
+
+    `cupy_kernels` on CuPy; `cpu_kernels` for large NumPy buffers when numba
+    is installed. Both take the same arguments and perform the NumPy
+    update's float operations in its order, so `update_step` either calls
+    one of them or runs its ufunc chain, with the same results.
+    """
+    if cupy_kernels.enabled(xp):
+        return cupy_kernels
+    if cpu_kernels.enabled(xp, arrays):
+        return cpu_kernels
+    return None
+
+
 def _l2norm(xp, g):
     return xp.sqrt(xp.vdot(g.ravel(), g.ravel()))
 

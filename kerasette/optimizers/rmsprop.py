@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from kerasette.backend import cpu_kernels, cupy_kernels
-from kerasette.optimizers.base import Optimizer, check_float
+from kerasette.optimizers.base import Optimizer, check_float, one_pass_kernels
 
 
 class RMSprop(Optimizer):
@@ -104,12 +103,10 @@ class RMSprop(Optimizer):
         mom = self._slot_or_none(variable, "momentum")
         plain = not (self.centered and average is not None) and not (
             self.momentum > 0 and mom is not None)
-        if plain and cupy_kernels.enabled(xp):
-            # One GPU pass doing the passes below, in the same order.
-            cupy_kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
-            return
-        if plain and cpu_kernels.enabled(xp, (gradient, velocity, w)):
-            cpu_kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
+        kernels = one_pass_kernels(xp, (gradient, velocity, w)) if plain else None
+        if kernels is not None:
+            # One pass (GPU, or numba on the CPU) doing the passes below, in order.
+            kernels.rmsprop(gradient, velocity, w, rho, 1.0 - rho, self._lr, self.epsilon)
             return
         tmp = self._temp(w, 0)
         xp.multiply(velocity, rho, out=velocity)

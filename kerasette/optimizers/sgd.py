@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from kerasette.backend import cpu_kernels, cupy_kernels
-from kerasette.optimizers.base import Optimizer, check_float
+from kerasette.optimizers.base import Optimizer, check_float, one_pass_kernels
 
 
 class SGD(Optimizer):
@@ -83,12 +82,10 @@ class SGD(Optimizer):
     def update_step(self, gradient, variable):
         xp, w, m = self._xp, variable.data, self._slot(variable, "m")
         lr, mu = self._lr, self.momentum
-        if cupy_kernels.enabled(xp):
-            # One GPU pass doing the passes below, in the same order.
-            cupy_kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
-            return
-        if cpu_kernels.enabled(xp, (gradient, m, w)):
-            cpu_kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
+        kernels = one_pass_kernels(xp, (gradient, m, w))
+        if kernels is not None:
+            # One pass (GPU, or numba on the CPU) doing the passes below, in order.
+            kernels.sgd(gradient, m, w, -lr, mu, self.nesterov)
             return
         if mu == 0:
             # m * 0 + (-lr * g) is just -lr * g: skip the pass over m.
