@@ -1,9 +1,12 @@
-"""Feeding `fit`, `evaluate` and `predict`: batches by index, on the host.
+"""Feeding `fit`, `evaluate` and `predict`: batches by index.
 
-Data stays where the user put it. Arrays and h5py datasets are sliced one
-batch at a time (shuffling permutes indices, never the data), and each
+Data stays where the user put it. Host arrays and h5py datasets are sliced
+one batch at a time (shuffling permutes indices, never the data), and each
 batch crosses to the device once, cast to the model's dtype on the way, so
-uint8 images are never converted whole.
+uint8 images are never converted whole. Arrays already on the device (CuPy
+arrays, or tensors holding them) stay there: their batches are gathered on
+the device, with each epoch's order uploaded once, and nothing of them is
+copied to the host.
 """
 
 from __future__ import annotations
@@ -29,14 +32,25 @@ def _is_array_like(x) -> bool:
     return hasattr(x, "__array__") and hasattr(x, "shape") and not isinstance(x, Sequence)
 
 
-def _as_host_array(x, name):
-    """Arrays and h5py datasets pass as they are; lists become arrays once."""
+def is_device_array(x) -> bool:
+    """Whether `x` is an array of the active device backend (CuPy, strict)."""
+    return not isinstance(x, np.ndarray) and _backend.get_backend().is_array(x)
+
+
+def to_host(x) -> np.ndarray:
+    """`x` as a NumPy array: a device array is read back (a copy)."""
+    return _backend.get_backend().to_numpy(x) if is_device_array(x) else np.asarray(x)
+
+
+def as_samples(x, name):
+    """Host and device arrays and h5py datasets pass as they are, a tensor
+    gives its array, and lists become host arrays once."""
     if x is None or isinstance(x, np.ndarray) or _is_h5_dataset(x):
         return x
     if isinstance(x, Tensor):
-        return x.numpy()
-    if _backend.get_backend().is_array(x):
-        return _backend.get_backend().to_numpy(x)
+        return x.data
+    if is_device_array(x):
+        return x
     if isinstance(x, (list, tuple)):
         arr = _list_to_array(x, name)
         if arr.dtype == np.float64:
@@ -158,9 +172,9 @@ class ArrayData:
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
                  class_weight=None):
-        self.x = _as_host_array(x, "x")
-        self.y = _as_host_array(y, "y")
-        self.sample_weight = _as_host_array(sample_weight, "sample_weight")
+        self.x = as_samples(x, "x")
+        self.y = as_samples(y, "y")
+        self.sample_weight = as_samples(sample_weight, "sample_weight")
         _check_numeric(self.x, "x")
         _check_numeric(self.y, "y")
         n = len(self.x)
@@ -177,46 +191,73 @@ class ArrayData:
         self.shuffle = shuffle
         self.class_weight = class_weight
         self._h5 = any(_is_h5_dataset(a) for a in (self.x, self.y, self.sample_weight))
+        self._on_device = any(is_device_array(a) for a in (self.x, self.y, self.sample_weight))
 
     def steps(self) -> int:
         return math.ceil(self.n / self.batch_size)
 
-    def _index_batches(self, rng):
-        if self.shuffle:
-            order = rng.permutation(self.n)
-            # h5py reads only increasing indices; the order inside a batch
-            # does not matter to a mean gradient, so sort always. Each batch's
-            # slice of `order` is sorted in place, all full batches in one call.
-            full = self.n - self.n % self.batch_size
-            order[:full].reshape(-1, self.batch_size).sort(axis=1)
-            order[full:].sort()
-            for start in range(0, self.n, self.batch_size):
-                yield order[start:start + self.batch_size]
-        else:
-            for start in range(0, self.n, self.batch_size):
-                yield slice(start, min(start + self.batch_size, self.n))
+    def _epoch_order(self, rng):
+        """This epoch's sample order on the host, or None without shuffling."""
+        if not self.shuffle:
+            return None
+        order = rng.permutation(self.n)
+        # h5py reads only increasing indices; the order inside a batch does
+        # not matter to a mean gradient, so sort always. Each batch's slice
+        # of `order` is sorted in place, all full batches in one call.
+        full = self.n - self.n % self.batch_size
+        order[:full].reshape(-1, self.batch_size).sort(axis=1)
+        order[full:].sort()
+        return order
+
+    def _index_batches(self, order):
+        """Each batch's indices: slices of `order`, or plain slices."""
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            yield slice(start, stop) if order is None else order[start:stop]
 
     def epoch(self, x_dtype=None):
         """The batches of one epoch, on the device (an iterator)."""
-        rng = _backend.host_rng()
+        order = self._epoch_order(_backend.host_rng())
+        if self._on_device:
+            return self._device_epoch(order, x_dtype)
         if (self.sample_weight is None and self.class_weight is None
                 and _plain_rows(self.x) and (self.y is None or _plain_rows(self.y))):
-            return self._plain_epoch(rng, x_dtype)
-        return self._weighted_epoch(rng, x_dtype)
+            return self._plain_epoch(order, x_dtype)
+        return self._weighted_epoch(order, x_dtype)
 
-    def _weighted_epoch(self, rng, x_dtype):
-        """`epoch` for everything else (h5py datasets, memmaps, strided
-        arrays, sample and class weights): each batch through `to_device`."""
-        for index in self._index_batches(rng):
+    def _weighted_epoch(self, order, x_dtype):
+        """`epoch` for everything else on the host (h5py datasets, memmaps,
+        strided arrays, sample and class weights): each batch through `to_device`."""
+        for index in self._index_batches(order):
             x = self.x[index]
             y = None if self.y is None else self.y[index]
             sw = None if self.sample_weight is None else np.asarray(self.sample_weight[index])
-            if self.class_weight is not None and y is not None:
-                cw = class_weights_for(np.asarray(y), self.class_weight)
-                sw = cw if sw is None else sw * cw
-            yield to_device(x, y, sw, x_dtype)
+            yield to_device(x, y, self._with_class_weights(y, sw), x_dtype)
 
-    def _plain_epoch(self, rng, x_dtype):
+    def _device_epoch(self, order, x_dtype):
+        """`epoch` when some of the arrays are on the device: those are
+        gathered there, by the epoch's order uploaded once; host ones (a
+        NumPy `y` beside a CuPy `x`, say) as in `_weighted_epoch`."""
+        device_order = None if order is None else _backend.get_backend().asarray(order)
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            on_host = slice(start, stop) if order is None else order[start:stop]
+            on_device = on_host if order is None else device_order[start:stop]
+            x, y, sw = (None if a is None else a[on_device if is_device_array(a) else on_host]
+                        for a in (self.x, self.y, self.sample_weight))
+            yield to_device(x, y, self._with_class_weights(y, sw), x_dtype)
+
+    def _with_class_weights(self, y, sw):
+        """`sw` times the batch's class weights, when `class_weight` is set
+        (computed on the host: device labels are read back, one batch each)."""
+        if self.class_weight is None or y is None:
+            return sw
+        cw = class_weights_for(to_host(y), self.class_weight)
+        if sw is None:
+            return cw
+        return sw * (_backend.get_backend().asarray(cw) if is_device_array(sw) else cw)
+
+    def _plain_epoch(self, order, x_dtype):
         """`epoch` for in-memory arrays without weights, which is most of
         them: `to_device`'s decisions are taken once per epoch rather than
         per batch, and `take` gathers the rows (the copy fancy indexing
@@ -224,7 +265,7 @@ class ArrayData:
         x, y = self.x, self.y
         move_x = _mover(x.dtype, x_dtype or _backend.floatx())
         move_y = None if y is None else _mover(y.dtype, _label_dtype(y.dtype))
-        for index in self._index_batches(rng):
+        for index in self._index_batches(order):
             if isinstance(index, slice):
                 xb = x[index]
                 yb = None if y is None else y[index]
@@ -327,10 +368,10 @@ def _unpack(item, class_weight, x_dtype):
             + (f" of length {len(item)}" if isinstance(item, tuple) else "")
         )
     x, y, sw = (tuple(item) + (None, None))[:3]
-    x = _as_host_array(x, "x") if not isinstance(x, Tensor) else x
+    x = as_samples(x, "x") if not isinstance(x, Tensor) else x
     if class_weight is not None and y is not None:
-        cw = class_weights_for(np.asarray(_as_host_array(y, "y")), class_weight)
-        sw = cw if sw is None else np.asarray(sw) * cw
+        cw = class_weights_for(to_host(as_samples(y, "y")), class_weight)
+        sw = cw if sw is None else to_host(as_samples(sw, "sample_weight")) * cw
     return to_device(x, y, sw, x_dtype)
 
 
@@ -397,9 +438,9 @@ def split_validation(x, y, sample_weight, validation_split):
     if is_batch_source(x):
         raise ValueError("`validation_split` is only supported for arrays, not for "
                          "generators or Sequences; pass `validation_data` instead.")
-    x = _as_host_array(x, "x")
-    y = _as_host_array(y, "y")
-    sample_weight = _as_host_array(sample_weight, "sample_weight")
+    x = as_samples(x, "x")
+    y = as_samples(y, "y")
+    sample_weight = as_samples(sample_weight, "sample_weight")
     n = len(x)
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
@@ -413,7 +454,7 @@ def split_validation(x, y, sample_weight, validation_split):
 
     (xt, xv), (yt, yv), (st, sv) = cut(x), cut(y), cut(sample_weight)
     if yv is not None:
-        _warn_single_class(np.asarray(yv))
+        _warn_single_class(to_host(yv))
     return (xt, yt, st), (xv, yv, sv)
 
 

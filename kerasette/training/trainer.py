@@ -339,7 +339,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as a NumPy array."""
-        batch = data_module.to_device(data_module._as_host_array(x, "x")
+        batch = data_module.to_device(data_module.as_samples(x, "x")
                                       if not isinstance(x, Tensor) else x,
                                       x_dtype=self._x_dtype())
         return self(batch.x, training=False).numpy()

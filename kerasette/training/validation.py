@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from kerasette import backend as _backend
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette.training import data as data_module
@@ -284,9 +285,10 @@ def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", 
 
 
 def _samples(value, name, method):
-    """`value` as a host array of samples (lists converted once), checked
-    for numbers, a batch axis and at least one sample."""
-    arr = data_module._as_host_array(value, name)
+    """`value` as an array of samples (lists converted once, device arrays
+    left on the device), checked for numbers, a batch axis and at least one
+    sample."""
+    arr = data_module.as_samples(value, name)
     data_module._check_numeric(arr, name)
     if arr.ndim == 0:
         raise ValueError(f"Argument `{name}` must be an array of samples, batch axis first. "
@@ -301,7 +303,7 @@ def _expand_1d(x):
     """1-D `x` becomes one feature per sample, `(n,)` -> `(n, 1)` (a view),
     as tf.keras 2's data adapter does: `Dense(1, input_shape=[1])` then
     trains on a plain vector of numbers."""
-    if isinstance(x, np.ndarray) and x.ndim == 1:
+    if (isinstance(x, np.ndarray) or data_module.is_device_array(x)) and x.ndim == 1:
         return x.reshape(-1, 1)
     return x
 
@@ -323,9 +325,17 @@ def first_nonfinite_row(arr):
 
     One pass over float arrays, in chunks of `_FINITE_CHUNK` elements so
     the boolean temporary stays small; other dtypes cannot hold NaN and
-    h5py datasets are not read, so both return None at once.
+    h5py datasets are not read, so both return None at once. A device
+    array is scanned on the device (one value read back) and copied to
+    the host only when it does hold NaN or infinity, to find the row.
     """
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fc" or arr.size == 0:
+    if getattr(arr, "dtype", np.dtype(object)).kind not in "fc" or arr.size == 0:
+        return None
+    if data_module.is_device_array(arr):
+        if bool(_backend.get_backend().xp.isfinite(arr).all()):
+            return None
+        arr = data_module.to_host(arr)
+    if not isinstance(arr, np.ndarray):
         return None
     per_sample = arr.size // len(arr)
     rows = max(1, _FINITE_CHUNK // max(per_sample, 1))
@@ -341,7 +351,7 @@ def _check_finite(arr, name):
     row = first_nonfinite_row(arr)
     if row is None:
         return
-    what = "NaN" if np.isnan(arr[row]).any() else "infinity"
+    what = "NaN" if np.isnan(data_module.to_host(arr[row])).any() else "infinity"
     raise ValueError(
         f"Argument `{name}` holds {what} in sample {row} ({name}[{row}]). Expected finite "
         "numbers: one NaN in a batch turns the loss, and then every weight, into NaN. Drop or "
@@ -499,7 +509,11 @@ def _same_shape(want, got):
 def _check_label_values(model, y, name, out):
     """Value checks of `y` for the classification losses (one pass over y)."""
     kind, loss_name, loss = _loss_info(model)
-    if kind not in (_SPARSE, _CATEGORICAL, _BINARY) or not isinstance(y, np.ndarray):
+    if kind not in (_SPARSE, _CATEGORICAL, _BINARY):
+        return
+    if data_module.is_device_array(y):
+        y = data_module.to_host(y)  # labels: a small read-back, once per call
+    if not isinstance(y, np.ndarray):
         return
     units = out[-1]
     if kind == _SPARSE:
