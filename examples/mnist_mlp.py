@@ -22,16 +22,15 @@ large the batches were; the defaults here are batches of 128 and 5 epochs for
 one run, 20 epochs (as in the second course's notes) for `--table`.
 
 - `--loss crossentropy|notes`: what training minimises. `crossentropy` (the
-  default for one run) is Keras's sparse categorical cross-entropy on the
-  softmax. `notes` is the notes' cost: TensorFlow's
+  default) is Keras's sparse categorical cross-entropy on the softmax. `notes` is the notes' cost: TensorFlow's
   `softmax_cross_entropy_with_logits` applied to the network's output,
   which had already been through a softmax, so the probabilities go through
   a second softmax (`notes_cost` below). The notes' "multiclass logloss" of
   1.48 for every Adam row is this cost (it cannot go below
   log(e + 9) - 1 = 1.461, and is log(10) = 2.303 for a network that outputs
   0.1 for every class), and their SGD rows, which barely trained, are what
-  its small gradients give plain gradient descent. `--table` uses it by
-  default, so that its loss column is comparable with the notes'.
+  its small gradients give plain gradient descent. With it, the table's
+  loss column is comparable with the notes' (`examples/RESULTS.md`).
 
 One run prints one line per epoch (when piped) and ends with
 `test_accuracy=... test_loss=...`. `--activation relu --optimizer adam
@@ -40,7 +39,7 @@ two-core CPU; two epochs leave this network near 97.5% (seeds 0-4 gave
 97.24, 97.55, 97.58, 97.63 and 97.36%), 20 epochs take it to about 98%.
 
 `--table` trains the notes' eight variants in turn, all with the same
-settings (the notes' cost unless `--loss crossentropy`), and prints a
+settings (`--loss notes` for the notes' cost), and prints a
 Markdown table of kerasette's test loss (the cost trained on) and accuracy
 beside the notes' published figures; `examples/RESULTS.md` holds such runs,
 with the spread over seeds.
@@ -48,7 +47,7 @@ with the spread over seeds.
 Run:
     python examples/mnist_mlp.py [--activation relu] [--optimizer adam] [--batchnorm]
         [--dropout [0.5]] [--loss crossentropy] [--epochs 5] [--batch-size 128] [--seed 1]
-    python examples/mnist_mlp.py --table [--loss notes] [--epochs 20]
+    python examples/mnist_mlp.py --table [--loss notes] [--epochs 20] [--seed 1]
 """
 
 from __future__ import annotations
@@ -167,7 +166,7 @@ def train_and_evaluate(data, activation="relu", optimizer="adam", batchnorm=Fals
     return float(test_loss), float(test_accuracy)
 
 
-def run_table(data, epochs, batch_size, seed, dropout_rate=0.5, loss="notes"):
+def run_table(data, epochs, batch_size, seed, dropout_rate=0.5, loss="crossentropy"):
     """Trains the notes' eight variants; prints and returns the Markdown table."""
     rows = []
     start = time.perf_counter()
@@ -220,9 +219,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="override the optimizer's default rate (one run only)")
-    parser.add_argument("--loss", choices=["crossentropy", "notes"], default=None,
-                        help="what training minimises (default: crossentropy for one run, "
-                             "the notes' cost for --table)")
+    parser.add_argument("--loss", choices=["crossentropy", "notes"], default="crossentropy",
+                        help="what training minimises: Keras's cross-entropy (default) or "
+                             "the notes' cost")
     parser.add_argument("--table", action="store_true",
                         help="train the notes' eight variants and print the comparison table")
     parser.add_argument("--verbose", default="auto", help="fit's verbosity: auto, 0, 1 or 2")
@@ -233,7 +232,7 @@ def main(argv=None):
     if args.table:
         epochs = args.epochs if args.epochs is not None else 20
         return run_table(data, epochs, args.batch_size, args.seed,
-                         dropout_rate=args.dropout or 0.5, loss=args.loss or "notes")
+                         dropout_rate=args.dropout or 0.5, loss=args.loss)
 
     epochs = args.epochs if args.epochs is not None else 5
     cost = ", the notes' cost" if args.loss == "notes" else ""
@@ -242,7 +241,7 @@ def main(argv=None):
     test_loss, test_accuracy = train_and_evaluate(
         data, args.activation, args.optimizer, args.batchnorm, args.dropout, epochs=epochs,
         batch_size=args.batch_size, seed=args.seed, learning_rate=args.learning_rate,
-        verbose=verbose, loss=args.loss or "crossentropy")
+        verbose=verbose, loss=args.loss)
     print(f"test_accuracy={test_accuracy:.4f} test_loss={test_loss:.4f}")
     return {"test_accuracy": test_accuracy, "test_loss": test_loss}
 

@@ -177,6 +177,16 @@ def test_mnist_mlp_notes_cost_is_softmax_cross_entropy_of_the_probabilities(back
         mlp.make_loss("hinge")
 
 
+def test_mnist_mlp_table_trains_on_keras_cross_entropy_unless_asked(monkeypatch):
+    mlp = load_example("mnist_mlp")
+    seen = []
+    monkeypatch.setattr(mlp, "load_data", lambda: None)
+    monkeypatch.setattr(mlp, "run_table", lambda data, *args, **kw: seen.append(kw["loss"]))
+    mlp.main(["--table"])
+    mlp.main(["--table", "--loss", "notes"])
+    assert seen == ["crossentropy", "notes"]
+
+
 @pytest.mark.slow
 def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_home, capsys):
     numpy_only(backend)
