@@ -329,7 +329,7 @@ def first_nonfinite_row(arr):
     array is scanned on the device (one value read back) and copied to
     the host only when it does hold NaN or infinity, to find the row.
     """
-    if getattr(arr, "dtype", np.dtype(object)).kind not in "fc" or arr.size == 0:
+    if arr.dtype.kind not in "fc" or arr.size == 0:
         return None
     if data_module.is_device_array(arr):
         if bool(_backend.get_backend().xp.isfinite(arr).all()):
