@@ -59,14 +59,18 @@ class CompiledMetrics:
         self._loss = loss
         self.metrics = None  # [(metric object, weighted)] once built
         # Names are known now; resolution only decides which formula.
-        self.names = [_name_of(m) for m, _ in self._specs]
+        # As in tf.keras 2, a weighted metric whose name an unweighted one
+        # already has is reported as `weighted_<name>`.
+        plain = {_name_of(m) for m, weighted in self._specs if not weighted}
+        self.names = [("weighted_" + _name_of(m)) if weighted and _name_of(m) in plain
+                      else _name_of(m) for m, weighted in self._specs]
         for name in self.names:
             if self.names.count(name) > 1:
                 raise ValueError(f"Two metrics are named {name!r}; give one an explicit name.")
 
     def build(self, y_true, y_pred):
         self.metrics = []
-        for spec, weighted in self._specs:
+        for (spec, weighted), name in zip(self._specs, self.names):
             if isinstance(spec, str) and spec in _ACCURACY_NAMES:
                 metric = metrics_module.get_accuracy_metric(
                     spec, tuple(y_true.shape), tuple(y_pred.shape), loss=self._loss)
@@ -74,6 +78,8 @@ class CompiledMetrics:
                 metric = metrics_module.get(spec)
                 if not isinstance(metric, metrics_module.Metric):
                     metric = metrics_module.MeanMetricWrapper(metric, name=_name_of(spec))
+            if isinstance(spec, str) and metric.name != name:
+                metric.name = name  # the `weighted_` prefix; a user's object keeps its own
             self.metrics.append((metric, weighted))
 
     def update(self, y_true, y_pred, sample_weight, loss_value, batch_size):
@@ -83,6 +89,7 @@ class CompiledMetrics:
         if self.metrics is None:
             self.build(y_true, y_pred)
         y_pred = ops.stop_gradient(y_pred)
+        y_true, sample_weight = match_rank(y_true, y_pred, sample_weight)
         for metric, weighted in self.metrics:
             metric.update_state(y_true, y_pred, sample_weight=sample_weight if weighted else None)
 
@@ -101,6 +108,29 @@ class CompiledMetrics:
             for name, (metric, _) in zip(self.names, self.metrics):
                 out[name] = float(metric.result())
         return out
+
+
+def match_rank(y_true, y_pred, sample_weight):
+    """tf.keras 2's `match_dtype_and_rank`, rank part: against a 2-D
+    prediction, 1-D labels and 1-D sample weights get a trailing axis.
+
+    Without it a `(batch,)` label against a `(batch, 1)` output is squeezed
+    pairwise by the metric, and a per-sample metric such as
+    `binary_accuracy` (a mean over the last axis) returns one number per
+    batch instead of one per sample: a partial last batch then counts as
+    much as a full one.
+    """
+    if _ndim(y_pred) != 2:
+        return y_true, sample_weight
+    if _ndim(y_true) == 1:
+        y_true = ops.expand_dims(y_true, -1)
+    if sample_weight is not None and _ndim(sample_weight) == 1:
+        sample_weight = ops.expand_dims(sample_weight, -1)
+    return y_true, sample_weight
+
+
+def _ndim(value) -> int:
+    return len(getattr(value, "shape", ()))
 
 
 def _as_list(value, what):

@@ -12,6 +12,7 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette import metrics as metrics_module
 from kerasette.autodiff.tensor import Tensor
+from kerasette.training.compile_utils import match_rank
 
 
 class DirectMetrics:
@@ -90,7 +91,8 @@ class DirectMetrics:
         hits = None
         for kind, metric in plan[1]:
             if kind is None:
-                metric.update_state(y_tensor, Tensor(y_pred.copy()), sample_weight=None)
+                y_true, _ = match_rank(y_tensor, y_pred, None)
+                metric.update_state(y_true, Tensor(y_pred.copy()), sample_weight=None)
                 continue
             if hits is None:
                 hits = self._hits(y, y_pred, ws)
