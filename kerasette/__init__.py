@@ -33,6 +33,23 @@ from kerasette.autodiff import GradientTape, Tensor, Variable  # noqa: E402
 from kerasette.layers import Input  # noqa: E402
 from kerasette.models import Model, Sequential  # noqa: E402
 
+
+def __getattr__(name):
+    # `keras.wrappers` (tf.keras 2's `keras.wrappers.scikit_learn`) loads on
+    # first use (PEP 562): it imports scikit-learn, which `import kerasette`
+    # must neither need nor pay for. Not in `__all__`, so a star import
+    # does not load it either.
+    if name == "wrappers":
+        import importlib
+
+        return importlib.import_module("kerasette.wrappers")
+    raise AttributeError(f"module 'kerasette' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"wrappers"})
+
+
 __all__ = [
     "GradientTape",
     "Input",

@@ -1343,6 +1343,24 @@ class _ThresholdMetric(Metric):
         self._thresholds_device = _backend.get_backend().asarray(
             np.asarray(thresholds, dtype=self._np_dtype))
 
+    # Copies (pickle, deepcopy) take the host values; their device copies are
+    # made again on the backend active where the copy is loaded.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_thresholds_device", None)
+        if state.get("_label_weights_host") is not None:
+            state["label_weights"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        b = _backend.get_backend()
+        thresholds = getattr(self, "thresholds", None)
+        if thresholds is not None:
+            self._thresholds_device = b.asarray(np.asarray(thresholds, dtype=self._np_dtype))
+        if getattr(self, "_label_weights_host", None) is not None:
+            self.label_weights = b.asarray(self._label_weights_host)
+
     def _update(self, y_true, y_pred, sample_weight, **kwargs):
         xp = _xp()
         counts = _confusion_counts(

@@ -8,6 +8,8 @@ Outside a tape no links are kept, so inference builds no graph.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from kerasette import backend as _backend
@@ -84,11 +86,48 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    # Python numbers from a tensor (`float(loss)`, `f"{acc:.4f}"`): explicit
+    # read-outs, the host syncs a user asks for by writing them.
     def __float__(self):
         return float(self.data)
 
     def __int__(self):
         return int(self.data)
+
+    def __format__(self, format_spec):
+        """Formats the value as NumPy formats it, as TensorFlow's tensors do:
+        a 0-d tensor takes number formats (`f"{loss:.4f}"`); for other
+        shapes only the empty spec works, giving the array's text.
+
+        Raises:
+            TypeError: for a format spec on a tensor that is not 0-d.
+        """
+        value = self.numpy()
+        if format_spec and value.ndim:
+            raise TypeError(
+                f"unsupported format string {format_spec!r} passed to Tensor.__format__: "
+                f"the tensor has shape {self.shape}, and only a 0-d tensor (one number, "
+                "such as metric.result()) takes a number format, as in NumPy. Format "
+                "its elements one by one, or reduce it to one number first."
+            )
+        return format(value, format_spec)
+
+    def __round__(self, ndigits=None):
+        """`round(t)` is an int and `round(t, n)` a Python number, as for
+        Python floats (TensorFlow's tensors have no `__round__`; NumPy's
+        0-d arrays neither).
+
+        Raises:
+            TypeError: if the tensor is not 0-d.
+        """
+        if self.ndim:
+            raise TypeError(
+                f"round() needs a 0-d tensor (one number); received a tensor of shape "
+                f"{self.shape}. Round its elements with numpy.round(t.numpy(), n), or "
+                "reduce the tensor to one number first."
+            )
+        value = self.numpy().item()
+        return round(value) if ndigits is None else round(value, ndigits)
 
     def __bool__(self):
         return bool(self.data)
@@ -99,6 +138,36 @@ class Tensor:
 
     def __hash__(self):
         return id(self)
+
+    # -- copying and pickling ---------------------------------------------------
+    # A tensor travels as its value: one explicit read-out to a NumPy array,
+    # put back on the backend that is active where it is loaded (as
+    # `load_model` does), so a model pickled on a GPU loads on a CPU-only
+    # worker. The autodiff links stay behind: a copy is a leaf, like a
+    # loaded weight. Variables keep their name and trainability, and the
+    # optimizer's own variables their owner.
+    def __reduce_ex__(self, protocol):
+        return (_restore_tensor, (type(self), self.numpy()), self._copied_state())
+
+    def __deepcopy__(self, memo):
+        # In one process the value is copied where it lives (no host trip).
+        clone = _restore_tensor(type(self), None, data=self.data.copy())
+        memo[id(self)] = clone
+        clone.__setstate__(copy.deepcopy(self._copied_state(), memo))
+        return clone
+
+    def _copied_state(self) -> dict:
+        state = {}
+        for cls in type(self).__mro__:
+            for name in cls.__dict__.get("__slots__", ()):
+                if name not in _NOT_COPIED and hasattr(self, name):
+                    state[name] = getattr(self, name)
+        state.update(getattr(self, "__dict__", {}))  # a user subclass without __slots__
+        return state
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     # -- operators (differentiable, through kerasette.ops) ----------------------
     def __add__(self, other):
@@ -241,3 +310,20 @@ class Variable(Tensor):
     def __repr__(self):
         return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype} "
                 f"numpy=\n{self.numpy()!r}>")
+
+
+# What a copy of a tensor does not take over (see Tensor.__reduce_ex__): the
+# value travels separately, the autodiff links and a tape's watch not at all.
+_NOT_COPIED = frozenset({"data", "_parents", "_backward", "_rg", "_keras_logits", "_watched",
+                         "__weakref__"})
+
+
+def _restore_tensor(cls, value, data=None):
+    """A tensor of class `cls` holding `value` (a host array) moved to the
+    active backend, or `data` (a backend array) as it is; its other state
+    comes from `__setstate__`."""
+    tensor = cls.__new__(cls)
+    Tensor.__init__(tensor, _backend.get_backend().asarray(value) if data is None else data)
+    if isinstance(tensor, Variable):
+        tensor._watched = False
+    return tensor

@@ -302,7 +302,10 @@ class Layer:
             self._call_losses = []
         if _accepts_training(type(self)):
             kwargs["training"] = bool(training)
-        return self.call(x, **kwargs)
+        outputs = self.call(x, **kwargs)
+        if self._build_output_shape is None:  # the first call: `output_shape` from now on
+            self._build_output_shape = _batchless_shape(outputs)
+        return outputs
 
     # -- config --------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -317,14 +320,64 @@ class Layer:
         """Rebuilds a layer from `get_config()` output."""
         return cls(**config)
 
+    # Set by the first call, or by the Sequential model that builds the layer.
+    _build_output_shape = None
+
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple:
+        """The input's shape, batch first with `None` for the batch size, as
+        tf.keras 2's `layer.input_shape`: `(None, 4)`.
+
+        Known once the layer is built from an input: as part of a
+        `Sequential` model with a known input shape, or by a first call.
+
+        Raises:
+            AttributeError: if the layer was never built from an input.
+
+        Example:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.layers.Dense(8, input_shape=(4,))])
+            >>> model.layers[0].input_shape, model.layers[0].output_shape
+            ((None, 4), (None, 8))
+        """
         if self._build_input_shape is None:
-            raise AttributeError(f"The layer {self.name!r} has never been called.")
-        return self._build_input_shape
+            raise AttributeError(
+                f'The layer "{self.name}" has never been called and thus has no defined '
+                "input shape. Give the model's first layer an `input_shape`, or call the "
+                "layer (or the model) on data first."
+            )
+        return (None,) + tuple(self._build_input_shape)[1:]
+
+    @property
+    def output_shape(self) -> tuple:
+        """The output's shape, batch first with `None` for the batch size, as
+        tf.keras 2's `layer.output_shape`: `(None, 8)` (a list of shapes for
+        a layer with several outputs).
+
+        Raises:
+            AttributeError: if the layer was never built from an input.
+        """
+        if self._build_output_shape is None:
+            raise AttributeError(
+                f'The layer "{self.name}" has never been called and thus has no defined '
+                "output shape. Give the model's first layer an `input_shape`, or call the "
+                "layer (or the model) on data first."
+            )
+        return self._build_output_shape
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _batchless_shape(outputs):
+    """The shape of `outputs` with `None` for the batch size (a list for
+    several outputs); None for outputs that are not tensors."""
+    if isinstance(outputs, Tensor):
+        return (None,) + outputs.shape[1:] if outputs.ndim else ()
+    if isinstance(outputs, (list, tuple)) and outputs and all(
+            isinstance(t, Tensor) for t in outputs):
+        return [_batchless_shape(t) for t in outputs]
+    return None
 
 
 _ACCEPTS_TRAINING: dict = {}

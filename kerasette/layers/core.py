@@ -39,6 +39,13 @@ class InputLayer(Layer):
         self.built = True
         self._build_input_shape = self._batch_input_shape
 
+    @property
+    def input_shape(self) -> tuple:
+        """The declared shape, batch size included (`None` unless given)."""
+        return self._batch_input_shape
+
+    output_shape = input_shape
+
     def get_config(self):
         return {
             "batch_input_shape": list(self._batch_input_shape),

@@ -25,6 +25,29 @@ class Model(Trainer, Layer):
         (2, 1)
         >>> m.count_params()
         21
+
+    Copies and pickles: `copy.deepcopy(model)` and `pickle.dumps(model)`
+    work (joblib, multiprocessing and Dask send models this way). The copy
+    has the same layers, weights, compile state, optimizer state (slots
+    and `iterations`) and history, and trains on exactly as the original
+    would. kerasette pickles the objects themselves rather than a saved
+    `.keras` file (Keras 3's way) so that subclassed models, custom layers
+    and losses travel as they are, with no `get_config` needed; pickle
+    finds their classes by import path, as for any Python object. Each
+    tensor travels as a NumPy array and lands on the backend active where
+    it is loaded; what belongs to one process (the backend module, scratch
+    buffers, the optimizer's flat buffers) is left behind and made again on
+    the next step. As with any pickle, load only pickles you trust: to share
+    a model, save it to `.h5` or `.keras`, which load without running code.
+
+        >>> import copy, pickle
+        >>> copy.deepcopy(m).count_params()
+        21
+        >>> seq = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
+        >>> seq.compile(optimizer="adam", loss="mse")
+        >>> twin = pickle.loads(pickle.dumps(seq))
+        >>> [w.shape for w in twin.get_weights()], twin.optimizer.name
+        ([(3, 1), (1,)], 'Adam')
     """
 
     @property

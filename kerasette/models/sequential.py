@@ -66,8 +66,9 @@ class Sequential(Model):
                     "All layers added to a Sequential model should have unique names. "
                     f"Name {layer.name!r} is already the name of a layer in this model."
                 )
-            if not self._layers and self._input_layer is None and layer._batch_input_shape:
-                self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
+            shape = _declared_input_shape(layer) if not self._layers else None
+            if shape is not None and self._input_layer is None:
+                self._input_layer = InputLayer(batch_input_shape=shape,
                                                name=f"{layer.name}_input")
             self._layers.append(layer)
         self.built = False
@@ -97,8 +98,54 @@ class Sequential(Model):
             layer._maybe_build(shape)
             shape = _output_shape(layer, shape)
             self._output_shapes.append(shape)
+            if layer._build_output_shape is None:
+                layer._build_output_shape = shape
         self.built = True
         self._build_input_shape = (None,) + tuple(input_shape)[1:]
+
+    @property
+    def input_shape(self) -> tuple:
+        """The model's input shape, batch first (`None` unless a batch size
+        was declared), as tf.keras 2's `model.input_shape`.
+
+        Raises:
+            AttributeError: if the input shape is not known yet (no
+                `input_shape` given and the model never built).
+
+        Example:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.layers.Dense(8, input_shape=(4,)),
+            ...                           keras.layers.Dense(1)])
+            >>> model.input_shape, model.output_shape
+            ((None, 4), (None, 1))
+        """
+        if self._input_layer is not None:
+            return self._input_layer.input_shape
+        if self.built and self._build_input_shape is not None:
+            return (None,) + tuple(self._build_input_shape)[1:]
+        raise AttributeError(
+            f'The layer "{self.name}" has never been called and thus has no defined input '
+            "shape. Give the first layer an `input_shape` (or start with keras.Input), "
+            "or build the model with model.build(input_shape) or by calling it on data."
+        )
+
+    @property
+    def output_shape(self) -> tuple:
+        """The model's output shape, batch first, as tf.keras 2's
+        `model.output_shape`.
+
+        Raises:
+            AttributeError: if the input shape is not known yet.
+        """
+        if not self.built:
+            raise AttributeError(
+                f'The layer "{self.name}" has never been called and thus has no defined '
+                "output shape. Give the first layer an `input_shape` (or start with "
+                "keras.Input), or build the model first."
+            )
+        batch = self.input_shape[0]
+        last = self._output_shapes[-1] if self._output_shapes else self._build_input_shape
+        return (batch,) + tuple(last)[1:]
 
     def call(self, inputs, training=None):
         expected = self._build_input_shape
@@ -157,6 +204,21 @@ class Sequential(Model):
             "keras_version": KERAS_DIALECT_VERSION,
             "backend": "tensorflow",
         }, **kwargs)
+
+
+def _declared_input_shape(layer):
+    """The batch input shape a first layer brings to a Sequential model: its
+    own `input_shape`, or, for a nested model, its known input shape (so
+    that `Sequential([base_model, Dense(1)])` is built at once, as tf.keras
+    2 builds it from the nested model's input). None when unknown."""
+    if layer._batch_input_shape:
+        return layer._batch_input_shape
+    if isinstance(layer, Model) and layer.built:
+        try:
+            return layer.input_shape
+        except AttributeError:  # a subclassed model built without an input shape
+            return None
+    return None
 
 
 def _output_shape(layer, shape):

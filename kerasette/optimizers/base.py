@@ -255,6 +255,7 @@ class Optimizer:
         self._pack: FlatPack | None = None  # see _flat_pack
         self._pack_refused = False  # variables that cannot share one buffer
         self._xp = _backend.get_backend().xp
+        self._excluded_vars: list[Variable] = []
         self._excluded_ids: set[int] = set()
         self._excluded_names: list[str] = []
         self._warned_missing: set[tuple] = set()
@@ -740,7 +741,8 @@ class Optimizer:
         if self.built:
             raise ValueError("exclude_from_weight_decay() must be called before the "
                              "optimizer is built (before the first step).")
-        self._excluded_ids = {id(v) for v in (var_list or [])}
+        self._excluded_vars = list(var_list or [])  # for copies, whose ids differ
+        self._excluded_ids = {id(v) for v in self._excluded_vars}
         self._excluded_names = list(var_names or [])
 
     def _use_weight_decay(self, variable) -> bool:
@@ -823,6 +825,30 @@ class Optimizer:
 
     def __repr__(self):
         return f"<kerasette.optimizers.{type(self).__name__} name={self.name!r}>"
+
+    # -- copying and pickling -----------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """What `pickle` and `copy.deepcopy` take: the hyper-parameters, the
+        step count and the slot variables, with the slots listed in the order
+        of the tracked model variables rather than keyed by `id()` (a copy's
+        variables have new ids). The array module, scratch buffers and flat
+        pack belong to this process and are made again on the next step,
+        which gives the same numbers (see flat.py)."""
+        state = self.__dict__.copy()
+        del state["_xp"], state["_index"], state["_excluded_ids"]
+        state["_slots"] = [self._slots[id(v)] for v in self._tracked]
+        state.update(_scratch={}, _scratch_views={}, _pack=None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        slots = state.pop("_slots")
+        self.__dict__.update(state)
+        # The backend active where the copy is made holds its variables.
+        self._xp = _backend.get_backend().xp
+        self._index = {id(v): i for i, v in enumerate(self._tracked)}
+        self._slots = {id(v): s for v, s in zip(self._tracked, slots)}
+        self._excluded_ids = {id(v) for v in self._excluded_vars}
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -237,7 +237,8 @@ class Trainer:
 
     def _ensure_built(self, data):
         if not self.built and isinstance(data, data_module.ArrayData):
-            self.build((None,) + tuple(data.x.shape[1:]))
+            # _maybe_build records the shape too (`model.input_shape`).
+            self._maybe_build((None,) + tuple(data.x.shape[1:]))
 
     def _run_evaluation(self, data, cb):
         self.compiled_metrics.reset()
