@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+from fixture_paths import find_mnist
 
 import kerasette
 from kerasette import backend as K
@@ -52,3 +53,13 @@ def to_device(backend):
         return kerasette.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
 
     return move
+
+
+@pytest.fixture(scope="session")
+def mnist_npz():
+    """The cached `mnist.npz` for tests that read or train on MNIST, or skip.
+
+    See `fixture_paths.find_mnist`: cache first, a download only when
+    `KERASETTE_TEST_DOWNLOAD=1`, else a one-line skip saying what to do.
+    """
+    return find_mnist()

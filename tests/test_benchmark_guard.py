@@ -23,13 +23,7 @@ def backend():
     return "numpy"
 
 
-def _mnist_available():
-    home = os.environ.get("KERASETTE_HOME", os.path.expanduser("~/.kerasette"))
-    return os.path.exists(os.path.join(home, "datasets", "mnist.npz"))
-
-
-@pytest.mark.skipif(not _mnist_available(), reason="needs MNIST in $KERASETTE_HOME/datasets")
-def test_mlp_step_over_gemm_floor_has_not_regressed():
+def test_mlp_step_over_gemm_floor_has_not_regressed(mnist_npz):
     recorded = json.loads((BENCHMARKS / "baseline.json").read_text())
     assert "mlp128_over_floor_1_threads" in recorded
     env = dict(os.environ, KERASETTE_BACKEND="numpy")

@@ -1,8 +1,9 @@
 """kerasette.datasets: mnist and fashion_mnist through the cache, iris shipped.
 
-No test touches the internet: MNIST comes from the shared copy (linked into
-a temporary KERASETTE_HOME), downloads come from a server on 127.0.0.1, and
-"offline" is a port where nothing listens.
+No test touches the internet: MNIST comes from the data-set cache (the
+`mnist_npz` fixture, which skips without it; CI links the shared copy there),
+downloads come from a server on 127.0.0.1, and "offline" is a port where
+nothing listens.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import shutil
 import struct
 import subprocess
 import sys
+import urllib.request
 from importlib import resources
 from pathlib import Path
 
+import fixture_paths
 import numpy as np
 import pytest
 from local_server import LocalServer, closed_port_url
@@ -30,7 +33,6 @@ from kerasette.utils import file_utils
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 IRIS_SHA256 = "9cc1c345c71bcc9b486b74cbf6063fa66f4bb5e0f603a4b3c3471ec2e5e8e355"
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -54,23 +56,10 @@ def home(tmp_path, monkeypatch):
     return root / "datasets"
 
 
-def shared_mnist() -> Path:
-    """The shared mnist.npz (CI links it into KERASETTE_HOME), or skip."""
-    candidates = []
-    if os.environ.get("KERASETTE_HOME"):
-        candidates.append(Path(os.environ["KERASETTE_HOME"]) / "datasets" / "mnist.npz")
-    if os.environ.get("KERASETTE_SHARED_DIR"):
-        candidates.append(Path(os.environ["KERASETTE_SHARED_DIR"]) / "datasets" / "mnist.npz")
-    candidates.append(REPO.parent / "shared" / "datasets" / "mnist.npz")
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    pytest.skip("no shared mnist.npz (../shared/datasets/mnist.npz)")
-
-
 @pytest.fixture(scope="module")
-def mnist_source():
-    return shared_mnist()
+def mnist_source(mnist_npz):
+    """The real file behind the cached mnist.npz, for tests that copy or damage it."""
+    return mnist_npz.resolve()
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +133,7 @@ def test_mnist_downloads_to_the_cache(home, mnist_source, monkeypatch, capsys):
     with LocalServer({"/tf-keras-datasets/mnist.npz": payload}) as server:
         server.fail_next["/tf-keras-datasets/mnist.npz"] = ["503"]
         monkeypatch.setattr(mnist, "ORIGIN", server.url("/tf-keras-datasets/mnist.npz"))
-        # The shared copy stands in for Keras's file, so its hash is the expected one.
+        # The cached copy stands in for Keras's file, so its hash is the expected one.
         monkeypatch.setattr(mnist, "FILE_HASH", hashlib.sha256(payload).hexdigest())
         check_mnist(mnist.load_data())
         assert len(server.requests) == 2  # one 503, then the file
@@ -320,8 +309,8 @@ def test_read_idx_rejects_a_broken_gzip(tmp_path):
 def test_iris_shipped_file_is_the_known_one():
     data = resources.files("kerasette.datasets").joinpath("iris.csv").read_bytes()
     assert hashlib.sha256(data).hexdigest() == IRIS_SHA256 == iris.FILE_HASH
-    shared = REPO.parent / "shared" / "datasets" / "iris.csv"
-    if shared.is_file():
+    shared = fixture_paths.SHARED / "datasets" / "iris.csv"
+    if shared.is_file():  # CI's copy of the original, when there is one
         assert shared.read_bytes() == data
 
 
@@ -379,6 +368,38 @@ def test_importing_datasets_reads_no_files(tmp_path):
     assert proc.stdout.split() == ["[]", "False"]
 
 
-def test_mnist_copy_of_the_shared_file_is_accepted_by_file_hash(home, mnist_source):
+def test_mnist_copy_of_the_cached_file_is_accepted_by_file_hash(home, mnist_source):
     shutil.copyfile(mnist_source, home / "mnist.npz")
     assert file_utils.hash_file(home / "mnist.npz") in mnist.KNOWN_FILE_HASHES
+
+
+# --- the tests' own MNIST fixture (fixture_paths.find_mnist) -----------------------------------
+
+
+def test_tests_without_mnist_skip_with_one_line_saying_how(home, monkeypatch):
+    monkeypatch.delenv(fixture_paths.DOWNLOAD_VAR, raising=False)
+    with pytest.raises(pytest.skip.Exception) as info:
+        fixture_paths.find_mnist()
+    message = str(info.value)
+    assert "\n" not in message and str(home / "mnist.npz") in message
+    assert "kerasette.datasets.mnist.load_data()" in message
+    assert f"{fixture_paths.DOWNLOAD_VAR}=1" in message
+    assert list(home.iterdir()) == []  # no download was tried
+
+
+def test_tests_download_mnist_only_when_allowed(home, mnist_source, monkeypatch):
+    payload = mnist_source.read_bytes()
+    monkeypatch.setenv(fixture_paths.DOWNLOAD_VAR, "1")
+    monkeypatch.setattr(mnist, "FILE_HASH", hashlib.sha256(payload).hexdigest())
+    with LocalServer({"/mnist.npz": payload}) as server:
+        monkeypatch.setattr(mnist, "ORIGIN", server.url("/mnist.npz"))
+        assert fixture_paths.find_mnist() == home / "mnist.npz"
+    assert (home / "mnist.npz").read_bytes() == payload
+
+
+def test_tests_skip_at_once_when_the_download_cannot_start(home, monkeypatch):
+    monkeypatch.setenv(fixture_paths.DOWNLOAD_VAR, "1")
+    monkeypatch.setattr(mnist, "ORIGIN", closed_port_url("/mnist.npz"))
+    monkeypatch.setattr(urllib.request, "getproxies", dict)  # no proxy: the probe decides
+    with pytest.raises(pytest.skip.Exception, match="cannot reach 127.0.0.1"):
+        fixture_paths.find_mnist()

@@ -2,7 +2,7 @@
 on the first 12,000 images: 25-70 s on two busy CPU cores)."""
 
 import pytest
-from test_examples import check_last_line, load_example, mnist_home, numpy_only  # noqa: F401
+from test_examples import check_last_line, load_example, numpy_only
 
 import kerasette as keras
 
@@ -19,7 +19,7 @@ def test_mnist_cnn_has_the_two_conv_blocks():
 
 
 @pytest.mark.slow
-def test_mnist_cnn_on_a_fifth_of_the_data_reaches_093(backend, mnist_home, capsys):  # noqa: F811
+def test_mnist_cnn_on_a_fifth_of_the_data_reaches_093(backend, mnist_npz, capsys):
     numpy_only(backend)
     cnn = load_example("mnist_cnn")
     result = cnn.main(["--epochs", "1", "--limit", "12000", "--verbose", "0"])

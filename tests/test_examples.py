@@ -3,14 +3,12 @@
 Each example is loaded from `examples/` with importlib and run through its
 `main([...])`, as `python examples/NAME.py ...` would run it. The Iris-sized
 ones run on every backend; the MNIST ones are marked `slow` and run once, on
-the numpy backend, with the shared `mnist.npz` linked into a temporary
-`KERASETTE_HOME` when the cache does not already hold it.
+the numpy backend, with `mnist.npz` from the data-set cache (the `mnist_npz`
+fixture, which skips without it).
 """
 
 import importlib.util
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +35,6 @@ def check_last_line(out, result):
     assert match, last
     assert match.group(1) == f"{result['test_accuracy']:.4f}"
     assert match.group(2) == f"{result['test_loss']:.4f}"
-
-
-@pytest.fixture
-def mnist_home(monkeypatch, tmp_path):
-    """Makes `keras.datasets.mnist.load_data()` find the shared file, or skips."""
-    home = os.environ.get("KERASETTE_HOME") or os.path.join(os.path.expanduser("~"), ".kerasette")
-    if (Path(home) / "datasets" / "mnist.npz").is_file():
-        return
-    candidates = [REPO.parent / "shared" / "datasets" / "mnist.npz"]
-    if os.environ.get("KERASETTE_SHARED_DIR"):
-        candidates.insert(0, Path(os.environ["KERASETTE_SHARED_DIR"]) / "datasets" / "mnist.npz")
-    source = next((p for p in candidates if p.is_file()), None)
-    if source is None:
-        pytest.skip("no cached or shared mnist.npz")
-    (tmp_path / "datasets").mkdir()
-    target = tmp_path / "datasets" / "mnist.npz"
-    try:
-        target.symlink_to(source.resolve())
-    except OSError:
-        shutil.copyfile(source, target)
-    monkeypatch.setenv("KERASETTE_HOME", str(tmp_path))
 
 
 def numpy_only(backend):
@@ -188,7 +165,7 @@ def test_mnist_mlp_table_trains_on_keras_cross_entropy_unless_asked(monkeypatch)
 
 
 @pytest.mark.slow
-def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_home, capsys):
+def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_npz, capsys):
     numpy_only(backend)
     mlp = load_example("mnist_mlp")
     result = mlp.main(["--activation", "relu", "--optimizer", "adam", "--epochs", "2",
@@ -198,7 +175,7 @@ def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_home, capsys
 
 
 @pytest.mark.slow
-def test_mnist_softmax_one_epoch(backend, mnist_home, capsys):
+def test_mnist_softmax_one_epoch(backend, mnist_npz, capsys):
     numpy_only(backend)
     softmax = load_example("mnist_softmax")
     result = softmax.main(["--epochs", "1", "--verbose", "0"])

@@ -1,17 +1,18 @@
 """Models rebuilt with real Keras's weights predict what real Keras predicted.
 
-The architectures are those of `../shared/fixtures/keras/make_fixtures.py`,
-written with `import kerasette as keras` exactly as a user would.
+The architectures are those of `tests/data/keras/make_fixtures.py`, written
+with `import kerasette as keras` exactly as a user would. The files are in
+`tests/data/keras/` (see fixture_paths.py).
 """
-
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import KERAS as FIXTURES
+from fixture_paths import PARITY, SHARED
 
 import kerasette as keras
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "keras"
+SMALL_REFS = {"tfkeras2_mnist_like_ref.npz", "keras3_mnist_like_ref.npz"}
 
 
 def build(name):
@@ -60,10 +61,7 @@ CASES = [(impl, name) for impl in ("tfkeras2", "keras3")
 
 @pytest.mark.parametrize("impl,name", CASES)
 def test_reference_weights_reproduce_keras_predictions(impl, name):
-    path = FIXTURES / f"{impl}_{name}_ref.npz"
-    if not path.exists():
-        pytest.skip(f"fixture missing: {path}")
-    ref = np.load(path, allow_pickle=False)
+    ref = np.load(FIXTURES / f"{impl}_{name}_ref.npz", allow_pickle=False)
     model = build(name)
     weights = [ref[f"w{i}"] for i in range(int(ref["n_weights"]))]
     model.set_weights(weights)
@@ -75,3 +73,24 @@ def test_reference_weights_reproduce_keras_predictions(impl, name):
 
 def test_fixture_folder_is_present():
     assert (FIXTURES / "tfkeras2_xor_ref.npz").exists(), FIXTURES
+
+
+def test_fixtures_are_the_files_keras_wrote():
+    """The copies in the repository still match the shared originals."""
+    if not (SHARED / "fixtures").is_dir():
+        pytest.skip(f"no shared fixtures to compare with ({SHARED / 'fixtures'})")
+    copies = sorted(p for p in FIXTURES.iterdir() if p.suffix in (".h5", ".npz"))
+    assert len(copies) == 45  # 5 models x 2 Keras x 4 files, and 5 portable .h5
+    for copy in copies + sorted(PARITY.iterdir()):
+        original = SHARED / "fixtures" / copy.parent.name / copy.name
+        if copy.name not in SMALL_REFS:
+            assert copy.read_bytes() == original.read_bytes(), copy.name
+            continue
+        # tests/data/make_small_refs.py: every array as Keras wrote it, only
+        # the training rows cut short.
+        with np.load(copy) as small, np.load(original) as full:
+            assert small.files == full.files
+            for key in full.files:
+                expected = full[key][:len(small[key])] if key.startswith("train_") else full[key]
+                np.testing.assert_array_equal(small[key], expected, err_msg=key)
+            assert 0 < len(small["train_x"]) < len(full["train_x"])

@@ -14,13 +14,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from fixture_paths import DATA, KERAS
 from test_keras_fixtures import build
 
 import kerasette as keras
 from kerasette.saving import ModelFileError
 from kerasette.saving.keras_zip import load_model_keras, save_model_keras
 
-DATA = Path(__file__).resolve().parent / "data"
 K3_MODELS = ("xor", "iris_like", "activation_layer", "bn_small", "cnn_small", "uncompiled")
 MEMBERS = ["metadata.json", "config.json", "model.weights.h5"]
 
@@ -458,11 +458,8 @@ def test_damaged_files_raise_model_file_error(tmp_path):
     rewrite(good, tmp_path / "foreign_h5.keras", replace={"model.weights.h5": buf.getvalue()})
     cases["foreign_h5.keras"] = "layers"
     # A legacy .h5 model file is not a .keras archive either.
-    cases_h5 = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "keras"
-    legacy = cases_h5 / "keras3_xor.h5"
-    if legacy.exists():
-        (tmp_path / "legacy.keras").write_bytes(legacy.read_bytes())
-        cases["legacy.keras"] = "zip"
+    (tmp_path / "legacy.keras").write_bytes((KERAS / "keras3_xor.h5").read_bytes())
+    cases["legacy.keras"] = "zip"
     for name, problem in cases.items():
         with pytest.raises(ModelFileError) as info:
             load_model_keras(tmp_path / name)

@@ -5,17 +5,15 @@ configs and errors."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import KERAS as FIXTURES
 
 import kerasette
 from kerasette import backend as K
 from kerasette import metrics as M
 from kerasette import ops
-
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "keras"
 
 
 def dev(x, dtype=None):
@@ -602,10 +600,7 @@ def test_crossentropy_resolution(name, t_shape, p_shape, fn):
 @pytest.mark.parametrize("model", ["iris_like", "mnist_like"])
 def test_resolved_accuracy_serializes_as_tf_keras_2_files_do(model):
     h5py = pytest.importorskip("h5py")
-    path = FIXTURES / f"tfkeras2_{model}.h5"
-    if not path.exists():
-        pytest.skip("Keras fixtures not available")
-    with h5py.File(path, "r") as f:
+    with h5py.File(FIXTURES / f"tfkeras2_{model}.h5", "r") as f:
         written = json.loads(f.attrs["training_config"])["metrics"][0][0]
     ref = np.load(FIXTURES / f"tfkeras2_{model}_ref.npz")
     m = M.get_accuracy_metric("accuracy", ref["train_y"].shape, ref["y"].shape)

@@ -630,7 +630,7 @@ BASE_KEYS = ["name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
              "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
              "learning_rate"]
 
-# Written by tf.keras 2.21 (training_config of ../shared/fixtures/keras/tfkeras2_*.h5);
+# Written by tf.keras 2.21 (training_config of tests/data/keras/tfkeras2_*.h5);
 # learning rates there are float32 values read back as doubles.
 TF_KERAS_CONFIGS = {
     "SGD": {"name": "SGD", "weight_decay": None, "clipnorm": None, "global_clipnorm": None,

@@ -1,21 +1,21 @@
 """fit/evaluate/predict against training runs recorded in tf.keras.
 
-For every case of `../shared/fixtures/parity/`: build the same model, set
+For every case of `tests/data/parity/` (a copy of the shared
+`fixtures/parity/`, see fixture_paths.py): build the same model, set
 the recorded initial weights, compile and fit as recorded (batch 16, three
 epochs, no shuffling, the first 32 rows as validation data), then compare
 the final weights, the history, `evaluate` and `predict` with tf.keras.
 """
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import PARITY
 
 import kerasette as keras
 
-PARITY = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "parity"
-INDEX = json.loads((PARITY / "parity_index.json").read_text()) if PARITY.exists() else {}
+INDEX = json.loads((PARITY / "parity_index.json").read_text())
 RTOL = 1e-3  # the issue's bound; float32 in another order gives about 1e-5
 
 
