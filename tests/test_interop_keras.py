@@ -10,11 +10,12 @@ normal test environment has neither; to run these:
     /work/kerasenv/bin/python -m pytest tests/test_interop_keras.py -q -W error -p no:cacheprovider
 
 kerasette builds, compiles and trains the fixture architectures (Adam, SGD,
-RMSprop), saves each as `.keras` and (once `model.save` writes `.h5`) as
-`.h5`. One subprocess per Keras flavour (tf_keras and Keras 3 must never
-share a process) loads every file, predicts, checks the weights, trains one
-more epoch where the optimizer state came along, and saves again; the tests
-compare all of that with kerasette.
+RMSprop), saves each as `.keras`, as a model folder (`model.save(name)`,
+Keras 3's `zipped=False` layout) and as `.h5`. One subprocess per Keras
+flavour (tf_keras and Keras 3 must never share a process) loads every file,
+predicts, checks the weights, trains one more epoch where the optimizer
+state came along, and saves again; the tests compare all of that with
+kerasette.
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def workdir(tmp_path_factory):
         np.savez(npz, x=x, y=model.predict(x, verbose=0), train_x=x_train, train_y=y_train,
                  n_weights=np.array(len(weights)), **{f"w{i}": w for i, w in enumerate(weights)})
         save_model_keras(model, work / f"{name}.keras")
-        files = {"keras": str(work / f"{name}.keras")}
+        model.save(work / f"{name}_dir")  # no extension: Keras 3's folder (zipped=False)
+        files = {"keras": str(work / f"{name}.keras"), "dir": str(work / f"{name}_dir")}
         try:
             h5 = _save_h5(model, work / f"{name}.h5")
         except NotImplementedError as err:
@@ -275,7 +277,7 @@ def _result(flavor, fmt, name, workdir, backend):
     return r
 
 
-LOADS = [("keras3", "keras"), ("keras3", "h5"), ("tf_keras", "h5")]
+LOADS = [("keras3", "keras"), ("keras3", "dir"), ("keras3", "h5"), ("tf_keras", "h5")]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -289,8 +291,9 @@ def test_real_keras_loads_kerasette_files(flavor, fmt, name, workdir, backend):
     model = workdir["models"][name]
     assert r["optimizer"] == type(model.optimizer).__name__
     assert r["learning_rate"] == pytest.approx(float(model.optimizer.learning_rate.numpy()))
-    if fmt == "keras":
-        # Keras 3 restores the whole optimizer state from kerasette's .keras.
+    if fmt in ("keras", "dir"):
+        # Keras 3 restores the whole optimizer state from kerasette's .keras
+        # and from its model folder (the same members, unzipped).
         assert r["iterations"] == int(model.optimizer.iterations.numpy()) == 8
         assert not [w for w in r["warnings"] if "optimizer" in w.lower()], r["warnings"]
 

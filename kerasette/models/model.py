@@ -64,18 +64,24 @@ class Model(Trainer, Layer):
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[layer.name for layer in self.layers]}.")
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
+             zipped=None):
         """Saves the model: config, weights and, when compiled and
         `include_optimizer`, the compiled state and optimizer state.
 
         `.h5`/`.hdf5` get tf.keras 2's format (tf.keras 2.21 and Keras 3
-        both load it); `.keras` gets Keras 3's zip. Writes go to a temporary
-        file that is renamed over the target, so an interrupted save never
-        leaves a broken file or destroys the previous one.
+        both load it); `.keras` gets Keras 3's zip; a name without extension
+        (`model.save("IrisModel")`) a folder in Keras 3's format unzipped,
+        which Keras 3 loads too. `save_format` (tf.keras 2's) and `zipped`
+        (Keras 3's) choose the format whatever the name
+        (`kerasette.saving.save_model`). Writes go to a temporary name that
+        is renamed over the target, so an interrupted save never leaves a
+        broken model or destroys the previous one.
         """
         from kerasette.saving.api import save_model
 
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                   save_format=save_format, zipped=zipped)
 
     def save_weights(self, filepath, overwrite=True):
         """Writes the weights to HDF5: Keras 3's layout for `*.weights.h5`,

@@ -1,4 +1,4 @@
-"""Serialization: name registries now; model files (HDF5, .keras) later."""
+"""Serialization: the name registries, and model files (`.h5`, `.keras`, model folders)."""
 
 from kerasette.saving.api import load_model, save_model
 from kerasette.saving.errors import ModelFileError

@@ -1,4 +1,7 @@
-"""Keras 3's native `.keras` format: a zip archive of three members.
+"""Keras 3's native format: three members, in a `.keras` zip archive or,
+unzipped, in a folder (`keras.saving.save_model(model, path, zipped=False)`,
+`kerasette.saving.keras_dir`). This module writes and reads the members;
+the archive and the folder only store them.
 
 * `metadata.json`: `{"keras_version": "3.15.1", "date_saved": "2025-01-31@12:00:00"}`.
 * `config.json`: the model as Keras 3 serializes it,
@@ -94,33 +97,62 @@ def save_model_keras(model, path, include_optimizer=True, overwrite=True):
         TypeError: for a model that is not a `Sequential`.
         FileExistsError: if the file exists and `overwrite` is False.
     """
-    from kerasette.models.sequential import Sequential
-
     path = os.fspath(path)
     if not str(path).endswith(".keras"):
         raise ValueError(f"Invalid filepath: a .keras file name must end in '.keras'. "
                          f"Received: {path}")
+    check_savable(model)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False.")
+    members = model_members(model, include_optimizer)
+
+    def write(zf):
+        for name, data in members:
+            zf.writestr(_member(name), data)
+
+    _atomic_zip(path, write)
+
+
+def check_savable(model):
+    """Raises unless `model` is a built `Sequential`, which the Keras 3
+    format's writer saves."""
+    from kerasette.models.sequential import Sequential
+
     if not isinstance(model, Sequential):
-        raise TypeError("The .keras writer saves Sequential models. "
-                         f"Received a {type(model).__name__}.")
+        raise TypeError("The Keras 3 format's writer saves Sequential models. "
+                        f"Received a {type(model).__name__}.")
     if not model.built:
         raise ValueError("Saving needs a built model: give the first layer an input_shape, "
                          "or call the model on data or build() it first.")
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False.")
+
+
+def model_members(model, include_optimizer=True):
+    """The members of Keras 3's format for `model`, as `(name, bytes)` in
+    the order Keras 3 writes them: `metadata.json`, `config.json`,
+    `model.weights.h5`. The `.keras` archive and the model folder store
+    exactly these bytes.
+
+    Args:
+        model: a built kerasette `Sequential`.
+        include_optimizer: with `False`, or for an uncompiled model, the
+            config's `compile_config` is empty and the weights hold no
+            optimizer variables (the model loads back uncompiled).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+        >>> [name for name, _ in model_members(m)]
+        ['metadata.json', 'config.json', 'model.weights.h5']
+    """
+    check_savable(model)
     compiled = include_optimizer and getattr(model, "_compiled", False)
     optimizer = model.optimizer if compiled else None
     config = model_to_keras3_config(model, include_compile=compiled)
     metadata = {"keras_version": KERAS3_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    weights = _weights_bytes(model, optimizer, config)
-
-    def write(zf):
-        zf.writestr(_member(METADATA), json.dumps(metadata).encode())
-        zf.writestr(_member(CONFIG), json.dumps(config).encode())
-        zf.writestr(_member(WEIGHTS), weights)
-
-    _atomic_zip(path, write)
+    return [(METADATA, json.dumps(metadata).encode()),
+            (CONFIG, json.dumps(config).encode()),
+            (WEIGHTS, _weights_bytes(model, optimizer, config))]
 
 
 def _member(name):
@@ -384,19 +416,61 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
     except Exception as err:  # zipfile raises many types (struct.error, EOFError...) on damage
         raise ModelFileError(path, f"not a .keras zip archive ({err})") from err
     with zf:
-        config = _read_json(zf, path, CONFIG, required=True)
-        if METADATA in zf.namelist():
-            metadata = _read_json(zf, path, METADATA, required=False)
-            if not isinstance(metadata, dict):
-                raise ModelFileError(path, f"{METADATA} is not a JSON object.")
-        _refuse_code(config, path)
-        model = _model_from_config(config, path, custom_objects)
-        names = zf.namelist()
-        if WEIGHTS not in names:
-            extra = (" (it holds npz weights, which kerasette does not read)"
-                     if WEIGHTS_NPZ in names else "")
-            raise ModelFileError(path, f"the archive has no {WEIGHTS} member{extra}.")
-        raw = _read_member(zf, path, WEIGHTS)
+        return load_members(_ZipMembers(zf, path), path, custom_objects, compile)
+
+
+class _ZipMembers:
+    """The members of an open `.keras` archive (see `load_members`)."""
+
+    container, noun = "archive", "member"
+
+    def __init__(self, zf, path):
+        self._zf, self._path = zf, path
+        self._names = set(zf.namelist())
+
+    def has(self, name):
+        return name in self._names
+
+    def read(self, name, max_bytes=None):
+        return _read_member(self._zf, self._path, name, max_bytes)
+
+
+def load_members(members, path, custom_objects=None, compile=True):
+    """Rebuilds a model from the members of Keras 3's format.
+
+    The one reader behind the `.keras` archive and the model folder: the
+    container only finds and reads bytes, with its own size checks; the
+    checks on what the bytes hold (JSON, code in the config, the weights'
+    shapes against the config, the optimizer state) are all here.
+
+    Args:
+        members: the container, with `has(name)`, `read(name, max_bytes)`
+            (bytes, or `ModelFileError`) and the words `container` and
+            `noun` for messages ("archive"/"member", "folder"/"file").
+        path: the archive or folder, named in errors.
+        custom_objects: optional dict of names to custom classes/functions.
+        compile: restore the compiled state when the config has one.
+
+    Returns:
+        A kerasette `Sequential` with the saved weights (and, with `compile`,
+        its optimizer state).
+
+    Raises:
+        kerasette.saving.ModelFileError: naming `path` and the problem.
+    """
+    config = _read_json(members, path, CONFIG)
+    if members.has(METADATA):
+        metadata = _read_json(members, path, METADATA)
+        if not isinstance(metadata, dict):
+            raise ModelFileError(path, f"{METADATA} is not a JSON object.")
+    _refuse_code(config, path)
+    model = _model_from_config(config, path, custom_objects)
+    if not members.has(WEIGHTS):
+        extra = (" (it holds npz weights, which kerasette does not read)"
+                 if members.has(WEIGHTS_NPZ) else "")
+        raise ModelFileError(path, f"the {members.container} has no {WEIGHTS} "
+                                   f"{members.noun}{extra}.")
+    raw = members.read(WEIGHTS)
     with H5Reader(raw, path, member=WEIGHTS) as reader:
         f = reader.file
         try:
@@ -443,8 +517,8 @@ def _read_member(zf, path, name, max_bytes=None):
         raise ModelFileError(path, f"cannot read member {name} ({err})") from err
 
 
-def _read_json(zf, path, name, required):
-    raw = _read_member(zf, path, name, max_bytes=MAX_ATTRIBUTE_BYTES)
+def _read_json(members, path, name):
+    raw = members.read(name, max_bytes=MAX_ATTRIBUTE_BYTES)
     try:
         return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as err:  # RecursionError: absurdly deep nesting
@@ -639,5 +713,6 @@ def _restore_optimizer(model, arrays, path):
         optimizer._u_product_step = int(iteration)
 
 
-__all__ = ["keras3_optimizer_config", "load_model_keras", "model_to_keras3_config",
-           "optimizer_config_from_keras3", "save_model_keras"]
+__all__ = ["check_savable", "keras3_optimizer_config", "load_members", "load_model_keras",
+           "model_members", "model_to_keras3_config", "optimizer_config_from_keras3",
+           "save_model_keras"]
