@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick          # regression guard, under a minute
     python benchmarks/run.py --only mlp,tiny  # some sections
     python benchmarks/run.py --gpu            # CuPy backend against PyTorch CUDA
+    python benchmarks/run.py --only mlp,cnn --load 1   # quiet, then beside a busy process
 
 Sections (see benchmarks/README.md for what each one measures and why):
     mlp     one MNIST epoch of 784-512-128-10 at batch 128 and 32: kerasette,
@@ -22,6 +23,11 @@ gets the same thread count (`--threads`, default 2), set before NumPy,
 PyTorch or TensorFlow load. MNIST comes from `kerasette.datasets.mnist`
 (point `KERASETTE_HOME` at a folder with `datasets/mnist.npz` to run
 offline).
+
+`--load N` measures a busy machine: the mlp and cnn sections time their
+epochs again with N CPU-bound processes (plain Python loops) running, in
+the same worker processes, and report each system's loaded median beside
+its quiet one.
 """
 
 from __future__ import annotations
@@ -50,7 +56,10 @@ def parse_args(argv=None):
     parser.add_argument("--batch-sizes", default="128,32", help="MLP batch sizes")
     parser.add_argument("--skip", default="",
                         help="comma-separated systems to leave out: torch, tf_keras, "
-                             "numpy_update (kerasette with its numba update switched off)")
+                             "numpy_update (kerasette with its numba update switched off), "
+                             "fixed_threads (with --load: kerasette with its BLAS threads "
+                             "fixed, as before it chose them), one_thread (with --load: "
+                             "kerasette with 1 BLAS thread)")
     parser.add_argument("--gpu", action="store_true",
                         help="MLP at batch 128 and 1024 on the CuPy backend and PyTorch CUDA")
     parser.add_argument("--quick", action="store_true",
@@ -58,6 +67,12 @@ def parse_args(argv=None):
                              "benchmarks/baseline.json; exit 1 on a regression over 25%%")
     parser.add_argument("--record", action="store_true",
                         help="with --quick: write the measured ratio to baseline.json")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="mlp and cnn: train on the first ROWS MNIST images (default all "
+                             "60,000)")
+    parser.add_argument("--load", type=int, default=0,
+                        help="mlp and cnn: after the quiet epochs, time as many again beside "
+                             "this many CPU-bound processes and report both (default 0)")
     parser.add_argument("--out", default=None, help="write the Markdown report here")
     parser.add_argument("--json", default=None, help="write the raw figures here")
     return parser.parse_args(argv)
@@ -87,14 +102,16 @@ def main(argv=None):
         f"{' '.join(argv if argv is not None else sys.argv[1:])}".rstrip() + "`.",
         "",
         f"Machine: {common.machine_description()}; {args.threads} threads for every "
-        f"system; load average before the run {os.getloadavg()[0]:.2f}.",
+        f"system; load average before the run {os.getloadavg()[0]:.2f}"
+        + (f"; {args.load} busy processes beside the loaded epochs." if args.load else "."),
         "",
     ]
     print("\n".join(header), flush=True)
     parts, figures = header, {}
     for name in wanted:
         kwargs = {"threads": args.threads, "skip": skip, "repeats": args.repeats,
-                  "batch_sizes": batch_sizes, "gpu": False}
+                  "batch_sizes": batch_sizes, "gpu": False, "load": args.load,
+                  "rows": args.rows}
         markdown, raw = sections.SECTIONS[name](**kwargs)
         print(markdown + "\n", flush=True)
         parts += [markdown, ""]

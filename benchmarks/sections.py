@@ -33,11 +33,13 @@ class Data:
         return sum(a.nbytes for a in (self.x_train, self.y_train, self.x_test, self.y_test))
 
 
-def mnist(shape):
-    """MNIST as float32 in [0, 1], reshaped to `(n,) + shape`, integer labels."""
+def mnist(shape, rows=None):
+    """MNIST as float32 in [0, 1], reshaped to `(n,) + shape`, integer labels;
+    only the first `rows` training images when given."""
     import kerasette as keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, y_train = x_train[:rows], y_train[:rows]
 
     def prepare(x):
         out = x.reshape((len(x),) + shape).astype(np.float32)
@@ -68,11 +70,12 @@ class Remote:
     timed inside the worker, so the pipe costs nothing.
     """
 
-    def __init__(self, kind, network, batch_size, device="cpu"):
+    def __init__(self, kind, network, batch_size, device="cpu", rows=None):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve,
-                                   args=(child, kind, network, batch_size, device), daemon=True)
+                                   args=(child, kind, network, batch_size, device, rows),
+                                   daemon=True)
         self.process.start()
         self.name = self._call("name")
 
@@ -97,13 +100,13 @@ class Remote:
 _SHAPES = {"mlp": (784,), "cnn": (28, 28, 1)}
 
 
-def build_system(kind, network, batch_size, device="cpu"):
-    """One system, with its own copy of the data."""
+def build_system(kind, network, batch_size, device="cpu", rows=None):
+    """One system, with its own copy of the data (`rows` training images)."""
     if device == "cuda" and kind == "kerasette":
         import kerasette as keras
 
         keras.backend.set_backend("cupy")
-    data = iris() if network == "iris" else mnist(_SHAPES[network])
+    data = iris() if network == "iris" else mnist(_SHAPES[network], rows)
     if kind == "kerasette":
         return systems.KerasLike("kerasette", network, data, batch_size)
     if kind == "kerasette_numpy_update":
@@ -112,6 +115,24 @@ def build_system(kind, network, batch_size, device="cpu"):
         os.environ["KERASETTE_CPU_KERNELS"] = "0"
         system = systems.KerasLike("kerasette", network, data, batch_size)
         system.name = "kerasette, NumPy update"
+        return system
+    if kind == "kerasette_fixed_threads":
+        # The same, with the BLAS threads fixed at the library's count (what
+        # kerasette did before it chose them): the busy-machine comparison.
+        from kerasette.backend import blas_library
+
+        library = blas_library.find()
+        if library is not None:
+            os.environ["KERASETTE_BLAS_THREADS"] = str(library.get())
+        system = systems.KerasLike("kerasette", network, data, batch_size)
+        system.name = "kerasette, fixed BLAS threads"
+        return system
+    if kind == "kerasette_one_thread":
+        # One BLAS thread, quiet or not: with N busy processes on N+1 cores
+        # it is what the machine has left to give, the loaded epoch's floor.
+        os.environ["KERASETTE_BLAS_THREADS"] = "1"
+        system = systems.KerasLike("kerasette", network, data, batch_size)
+        system.name = "kerasette, 1 BLAS thread"
         return system
     if kind == "torch":
         return systems.Torch(network, data, batch_size, device=device)
@@ -122,10 +143,10 @@ def build_system(kind, network, batch_size, device="cpu"):
     raise ValueError(f"unknown system {kind!r}")
 
 
-def _serve(conn, kind, network, batch_size, device):
+def _serve(conn, kind, network, batch_size, device, rows=None):
     """The worker's loop: build the system, then run commands until "stop"."""
     try:
-        system = build_system(kind, network, batch_size, device)
+        system = build_system(kind, network, batch_size, device, rows)
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("error", repr(exc)))
         return
@@ -145,9 +166,14 @@ def _serve(conn, kind, network, batch_size, device):
             conn.send(("error", repr(exc)))
 
 
-def make_systems(network, batch_size, skip, with_floor=False, device="cpu"):
+def make_systems(network, batch_size, skip, with_floor=False, device="cpu", load=0,
+                 rows=None):
     """The systems available here, kerasette first, each in its own process."""
     kinds = ["kerasette"]
+    if load and device == "cpu" and "fixed_threads" not in skip:
+        kinds.append("kerasette_fixed_threads")
+    if load and device == "cpu" and "one_thread" not in skip:
+        kinds.append("kerasette_one_thread")
     if (with_floor and device == "cpu" and "numpy_update" not in skip
             and systems.available("numba")):
         kinds.append("kerasette_numpy_update")
@@ -157,7 +183,7 @@ def make_systems(network, batch_size, skip, with_floor=False, device="cpu"):
         kinds.append("tf_keras")
     if with_floor:
         kinds.append("floor")
-    return [Remote(kind, network, batch_size, device) for kind in kinds]
+    return [Remote(kind, network, batch_size, device, rows) for kind in kinds]
 
 
 def alternate_epochs(made, repeats, accuracy_after=2):
@@ -194,33 +220,123 @@ def epoch_table(title, made, times, accuracy, reference="PyTorch", floor="GEMM f
     return f"{title}\n\n{table}", {"median_s": med, "all_s": times, "accuracy": accuracy}
 
 
-def mlp(threads, skip, repeats, batch_sizes, **_):
-    """One MNIST epoch of the MLP at each batch size, all systems alternating."""
-    parts, raw = ["## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of 60,000"], {}
+def _images(rows):
+    return f"{min(rows or 60_000, 60_000):,}"
+
+
+def mlp(threads, skip, repeats, batch_sizes, load=0, rows=None, **_):
+    """One MNIST epoch of the MLP at each batch size, all systems alternating
+    (then again beside `load` busy processes, when asked)."""
+    parts = [f"## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of {_images(rows)}"]
+    raw = {}
     for b in batch_sizes:
-        made = make_systems("mlp", b, skip, with_floor=True)
+        made = make_systems("mlp", b, skip, with_floor=True, load=load, rows=rows)
         try:
             times, accuracy = alternate_epochs(made, repeats)
+            loaded = loaded_epochs(made, repeats, load)
         finally:
             for s in made:
                 s.close()
         md, r = epoch_table(f"### batch {b}", made, times, accuracy)
         parts.append(md)
+        if load:
+            md, r["loaded"] = load_table(f"### batch {b}, beside {_busy(load)}", made,
+                                         times, loaded)
+            parts.append(md)
         raw[b] = r
     return "\n\n".join(parts), raw
 
 
-def cnn(threads, skip, repeats, **_):
-    """One MNIST epoch of the courses' CNN at batch 128."""
-    made = make_systems("cnn", 128, skip)
+def cnn(threads, skip, repeats, load=0, rows=None, **_):
+    """One MNIST epoch of the courses' CNN at batch 128 (then again beside
+    `load` busy processes, when asked)."""
+    made = make_systems("cnn", 128, skip, load=load, rows=rows)
     try:
         times, accuracy = alternate_epochs(made, repeats)
+        loaded = loaded_epochs(made, repeats, load)
     finally:
         for s in made:
             s.close()
-    md, raw = epoch_table("## MNIST CNN (examples/mnist_cnn.py's network), batch 128, "
-                          "one epoch of 60,000", made, times, accuracy)
+    title = ("## MNIST CNN (examples/mnist_cnn.py's network), batch 128, one epoch of "
+             f"{_images(rows)}")
+    md, raw = epoch_table(title, made, times, accuracy)
+    if load:
+        table, raw["loaded"] = load_table(f"### beside {_busy(load)}", made, times, loaded)
+        md += "\n\n" + table
     return md, raw
+
+
+# -- a busy machine ---------------------------------------------------------------------------
+# A plain Python loop: one core's worth of CPU, no memory traffic to speak of.
+# It checks now and then that the benchmark that started it is still there,
+# so that it ends even if that process is killed outright.
+_BUSY_LOOP = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
+
+
+class BusyProcesses:
+    """`count` CPU-bound processes for the duration of a `with` block.
+
+    They stop when the block ends (normally, on an exception or on Ctrl-C)
+    and, should the benchmark itself be killed, within a fraction of a
+    second by themselves.
+    """
+
+    def __init__(self, count):
+        self.count = count
+        self.processes = []
+
+    def __enter__(self):
+        try:
+            for _ in range(self.count):
+                self.processes.append(subprocess.Popen([sys.executable, "-c", _BUSY_LOOP]))
+            time.sleep(1.0)  # started and running before anything is timed
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        for p in self.processes:
+            p.kill()
+        for p in self.processes:
+            p.wait()
+        self.processes = []
+
+
+def _busy(load):
+    return f"{load} busy process{'es' if load > 1 else ''}"
+
+
+def loaded_epochs(made, repeats, load):
+    """The same alternation with `load` busy processes beside it (None when 0)."""
+    if not load:
+        return None
+    print(f"  (now beside {_busy(load)})", file=sys.stderr, flush=True)
+    with BusyProcesses(load):
+        times, _ = alternate_epochs(made, repeats, accuracy_after=0)
+    return times
+
+
+def load_table(title, made, quiet, loaded):
+    """Markdown: each system's median epoch quiet and loaded, and their ratio."""
+    rows, raw = [], {"median_s": {}, "all_s": loaded, "loaded_over_quiet": {}}
+    for s in made:
+        q, ld = median(quiet[s.name]), median(loaded[s.name])
+        raw["median_s"][s.name] = ld
+        raw["loaded_over_quiet"][s.name] = ld / q
+        rows.append([s.name, fmt_seconds(q), fmt_seconds(ld), fmt_ratio(ld / q)])
+    table = markdown_table(["system", "quiet (median)", "loaded (median)", "loaded / quiet"],
+                           rows)
+    return f"{title}\n\n{table}", raw
 
 
 # -- tiny models ------------------------------------------------------------------------------

@@ -63,3 +63,20 @@ def mnist_npz():
     `KERASETTE_TEST_DOWNLOAD=1`, else a one-line skip saying what to do.
     """
     return find_mnist()
+
+
+@pytest.fixture
+def fixed_blas_threads(monkeypatch):
+    """Fixes the BLAS thread count at the library's own for a real-data run.
+
+    `fit` picks its BLAS threads from the machine's load, and OpenBLAS's
+    float32 products differ in the last bits between thread counts, so an
+    accuracy check on a busy machine (a parallel test run, another job)
+    would train a different run than on a quiet one. Fixed at the library's
+    count, the run is the one a quiet machine trains.
+    """
+    from kerasette.backend import blas_library
+
+    library = blas_library.find()
+    if library is not None:
+        monkeypatch.setenv("KERASETTE_BLAS_THREADS", str(library.get()))

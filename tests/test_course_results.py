@@ -62,7 +62,7 @@ def mnist_mlp():
 
 
 @pytest.mark.slow
-def test_mnist_mlp_of_the_seeds(backend, mnist_npz):
+def test_mnist_mlp_of_the_seeds(backend, mnist_npz, fixed_blas_threads):
     if backend.name != "numpy":
         pytest.skip("real-data training runs once, on the numpy backend")
     # Seed 1. Over seeds 0-3 this unregularised MLP gives 97.2-97.6% after two

@@ -19,7 +19,8 @@ def test_mnist_cnn_has_the_two_conv_blocks():
 
 
 @pytest.mark.slow
-def test_mnist_cnn_on_a_fifth_of_the_data_reaches_093(backend, mnist_npz, capsys):
+def test_mnist_cnn_on_a_fifth_of_the_data_reaches_093(backend, mnist_npz, fixed_blas_threads,
+                                                       capsys):
     numpy_only(backend)
     cnn = load_example("mnist_cnn")
     result = cnn.main(["--epochs", "1", "--limit", "12000", "--verbose", "0"])

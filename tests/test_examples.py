@@ -165,7 +165,8 @@ def test_mnist_mlp_table_trains_on_keras_cross_entropy_unless_asked(monkeypatch)
 
 
 @pytest.mark.slow
-def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_npz, capsys):
+def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_npz, fixed_blas_threads,
+                                                     capsys):
     numpy_only(backend)
     mlp = load_example("mnist_mlp")
     result = mlp.main(["--activation", "relu", "--optimizer", "adam", "--epochs", "2",
@@ -175,7 +176,7 @@ def test_mnist_mlp_relu_adam_two_epochs_reaches_0975(backend, mnist_npz, capsys)
 
 
 @pytest.mark.slow
-def test_mnist_softmax_one_epoch(backend, mnist_npz, capsys):
+def test_mnist_softmax_one_epoch(backend, mnist_npz, fixed_blas_threads, capsys):
     numpy_only(backend)
     softmax = load_example("mnist_softmax")
     result = softmax.main(["--epochs", "1", "--verbose", "0"])

@@ -22,11 +22,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from fixture_paths import DATA
+from test_keras_zip import assert_same_weights
 
 import kerasette as keras
 from kerasette.saving import ModelFileError, atomic, keras_dir, keras_zip
 
-DATA = Path(__file__).resolve().parent / "data"
 MEMBERS = ["config.json", "metadata.json", "model.weights.h5"]
 K3_ARCHIVES = ("xor", "iris_like", "activation_layer", "bn_small", "cnn_small", "uncompiled")
 
@@ -72,14 +73,6 @@ def small_model(shift=0.0):
     if shift:
         model.set_weights([w + shift for w in model.get_weights()])
     return model
-
-
-def assert_same_weights(a, b):
-    wa, wb = a.get_weights(), b.get_weights()
-    assert len(wa) == len(wb)
-    for u, v in zip(wa, wb):
-        assert u.dtype == v.dtype
-        np.testing.assert_array_equal(u, v)
 
 
 def assert_same_optimizer(a, b):

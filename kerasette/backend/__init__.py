@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from kerasette.backend.base import Backend
+from kerasette.backend.threads import get_blas_threads, set_blas_threads
 
 _BACKEND_NAMES = ("numpy", "cupy", "strict")
 _active: Backend | None = None
@@ -128,8 +129,10 @@ __all__ = [
     "clear_session",
     "floatx",
     "get_backend",
+    "get_blas_threads",
     "host_rng",
     "set_backend",
+    "set_blas_threads",
     "set_floatx",
     "set_seed",
 ]

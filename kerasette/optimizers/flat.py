@@ -22,6 +22,8 @@ import operator
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from kerasette.backend import threads as blas_threads
+
 # Below this many elements a thread pool costs more than it saves.
 PARALLEL_MIN_SIZE = 1 << 17
 _CHUNK_ALIGN = 4096
@@ -31,7 +33,7 @@ _pool_size = 0
 
 
 def elementwise_threads() -> int:
-    """Threads for the flat update on the CPU: `KERASETTE_NUM_THREADS`, else 1.
+    """Threads asked for the flat update on the CPU: `KERASETTE_NUM_THREADS`, else 1.
 
     One by default, because threads here compete with the BLAS library's:
     after each matrix product OpenBLAS keeps its worker threads spinning for
@@ -39,6 +41,8 @@ def elementwise_threads() -> int:
     MNIST step slower (one-off timings of the update inside `fit`). Where
     BLAS threads sleep at once (`OPENBLAS_THREAD_TIMEOUT=4`, or other BLAS
     libraries), `KERASETTE_NUM_THREADS=2` made the same update faster.
+    Inside `fit` the update never uses more threads than the cores other
+    processes leave free (`threads.load_cap()`, backend/threads.py).
     """
     value = os.environ.get("KERASETTE_NUM_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
@@ -116,10 +120,18 @@ class FlatPack:
         self.grads = xp.empty(total, dtype=dtype)
         self.grad_views = [self.grads[a:b].reshape(v.shape)
                            for v, a, b in zip(self.variables, offsets[:-1], offsets[1:])]
-        self.chunks = self._make_chunks(on_cpu)
+        self.requested = elementwise_threads() if on_cpu else 1
+        self._chunkings = {}  # thread count -> chunks
+        self.chunks = self._chunks_for(self.requested)
 
-    def _make_chunks(self, on_cpu):
-        threads = elementwise_threads() if on_cpu else 1
+    def _chunks_for(self, threads):
+        if threads > 1:
+            threads = min(threads, blas_threads.load_cap() or threads)
+        if threads not in self._chunkings:
+            self._chunkings[threads] = self._make_chunks(threads)
+        return self._chunkings[threads]
+
+    def _make_chunks(self, threads):
         if threads < 2 or self.size < PARALLEL_MIN_SIZE:
             bounds = [(0, self.size)]
         else:
@@ -143,6 +155,8 @@ class FlatPack:
     def run(self, update_step):
         """Calls `update_step(grad_chunk, chunk)` for each chunk, on threads
         when there are several."""
+        if self.requested > 1:
+            self.chunks = self._chunks_for(self.requested)  # the BLAS count may have changed
         if len(self.chunks) == 1:
             chunk, grad = self.chunks[0]
             update_step(grad, chunk)

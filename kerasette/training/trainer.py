@@ -23,6 +23,7 @@ from kerasette.training import data as data_module
 from kerasette.training import interrupts
 from kerasette.training import validation
 from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
+from kerasette.backend import threads as _threads
 from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
 
@@ -167,7 +168,8 @@ class Trainer:
         self._ensure_built(train)
         try:
             # Ctrl-C lands between two steps, never inside one (interrupts.py).
-            with interrupts.StepGuard() as guard:
+            # BLAS threads fitted to the machine's free cores (backend/threads.py).
+            with _threads.blas_threads_for(self, batch_size), interrupts.StepGuard() as guard:
                 self._fit_epochs(cb, guard, train, val, steps_per_epoch, initial_epoch,
                                  epochs, validation_freq)
         except BaseException as exc:
@@ -198,7 +200,8 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             cb.on_epoch_begin(epoch)
-            for step, batch in enumerate(guard.steps(stream.epoch())):
+            # Re-reads the load now and then (backend/threads.py).
+            for step, batch in enumerate(guard.steps(_threads.rechecking(stream.epoch()))):
                 if listening:
                     cb.on_train_batch_begin(step)
                 if fast is None or not fast(batch):
@@ -244,7 +247,7 @@ class Trainer:
         self.compiled_metrics.reset()
         if cb is not None:
             cb.on_test_begin()
-        for step, batch in enumerate(data.epoch(self._x_dtype())):
+        for step, batch in enumerate(_threads.rechecking(data.epoch(self._x_dtype()))):
             if cb is not None:
                 cb.on_test_batch_begin(step)
             self.test_step(batch)
@@ -273,7 +276,8 @@ class Trainer:
         verbose = callbacks_module.resolve_verbose(verbose)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                            verbose=verbose, epochs=1, steps=data.steps())
-        logs = self._run_evaluation(data, cb)
+        with _threads.blas_threads_for(self, batch_size):
+            logs = self._run_evaluation(data, cb)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]
@@ -301,11 +305,12 @@ class Trainer:
                                            verbose=verbose, epochs=1, steps=data.steps())
         cb.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(data.epoch(self._x_dtype())):
-            cb.on_predict_batch_begin(step)
-            out = self(batch.x, training=False)
-            outputs.append(out.numpy())
-            cb.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        with _threads.blas_threads_for(self, batch_size):
+            for step, batch in enumerate(_threads.rechecking(data.epoch(self._x_dtype()))):
+                cb.on_predict_batch_begin(step)
+                out = self(batch.x, training=False)
+                outputs.append(out.numpy())
+                cb.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cb.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no batches.")
