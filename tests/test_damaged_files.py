@@ -364,3 +364,151 @@ def test_failed_weights_save_keeps_the_old_file(good, monkeypatch):
         fresh = _model()
         fresh.load_weights(path)
         _unchanged(fresh, model.get_weights())
+
+
+# -- storage and links Keras never writes (issue 16) ---------------------------------
+
+# How a weight reached another file: kind of rewrite -> the refusal's words.
+FOREIGN_STORAGE = {
+    "external": "uses external storage (its bytes live in another file); kerasette refuses "
+                "it, as Keras 3 does.",
+    "virtual": "is a virtual dataset (its values come from other HDF5 files); kerasette "
+               "refuses it, as Keras 3 does.",
+    "external_link": "is an external link (it points into another file); kerasette refuses "
+                     "it, as Keras 3 does.",
+    "soft_link": "is a soft link; Keras files hold only hard links",
+    "gzip_shuffle_fletcher32": "is compressed or filtered (shuffle, gzip, fletcher32)",
+    "compact": "is stored compact",
+}
+
+
+def _foreign(model, tmp_path, kind, fmt):
+    """`model` saved as `fmt`, its first kernel rewritten as `kind`, whose
+    other file holds the same values: a loader that followed it would
+    load them without a word."""
+    from file_fuzz import make_targets, rewrite_dataset
+
+    targets = make_targets(str(tmp_path), model)
+    key = {"h5": "model_weights/dense_a/dense_a/kernel:0", "weights.h5": "layers/dense/vars/0"}
+
+    def edit(f):
+        rewrite_dataset(f, key["weights.h5" if "layers" in f else "h5"], kind, targets)
+
+    if fmt in ("h5", "weights.h5"):
+        path = tmp_path / f"m.{fmt}"
+        (model.save if fmt == "h5" else model.save_weights)(path)
+        with h5py.File(path, "r+") as f:
+            edit(f)
+        return path, ("dataset '/model_weights/dense_a/dense_a/kernel:0'" if fmt == "h5"
+                      else "dataset '/layers/dense/vars/0'")
+    path = tmp_path / ("m.keras" if fmt == "keras" else "IrisModel")
+    model.save(path)
+    weights = path / "model.weights.h5" if fmt == "folder" else tmp_path / "model.weights.h5"
+    if fmt == "keras":
+        import zipfile
+
+        from file_fuzz import rezip
+
+        def member(name, payload):
+            if name != "model.weights.h5":
+                return payload
+            weights.write_bytes(payload)
+            with h5py.File(weights, "r+") as f:
+                edit(f)
+            return weights.read_bytes()
+
+        path.write_bytes(rezip(path.read_bytes(), member))
+        assert zipfile.is_zipfile(path)
+    else:
+        with h5py.File(weights, "r+") as f:
+            edit(f)
+    return path, "model.weights.h5: dataset '/layers/dense/vars/0'"
+
+
+@pytest.mark.parametrize("fmt", ["h5", "weights.h5", "keras", "folder"])
+@pytest.mark.parametrize("kind", sorted(FOREIGN_STORAGE))
+def test_storage_keras_never_writes_is_refused(tmp_path, kind, fmt):
+    model = _model()
+    path, dataset = _foreign(model, tmp_path, kind, fmt)
+    if kind.endswith("link"):
+        dataset = dataset.replace("dataset ", "")
+    target = _model()
+    before = target.get_weights()
+    loads = [target.load_weights] if fmt == "weights.h5" else [keras.models.load_model]
+    if fmt == "h5":
+        loads.append(target.load_weights)  # reads the model_weights group: refused too
+    for load in loads:
+        with pytest.raises(ModelFileError) as info:
+            load(path)
+        assert str(info.value).startswith(f"{path}: {dataset} {FOREIGN_STORAGE[kind]}"), \
+            str(info.value)
+    _unchanged(target, before)
+
+
+def test_every_keras_file_uses_only_what_kerasette_reads():
+    """Every real Keras file in tests/data (and the fixtures' folder) has
+    contiguous, unfiltered datasets in the file itself and hard links only:
+    what the loaders accept."""
+    import glob
+    import io
+    import zipfile
+
+    from fixture_paths import DATA
+
+    files = sorted(glob.glob(str(DATA / "keras" / "*.h5")))
+    files.append(str(DATA / "keras3_IrisModel" / "model.weights.h5"))
+    archives = sorted(glob.glob(str(DATA / "keras3_*.keras")))
+    sources = [(p, p) for p in files] + [
+        (p, io.BytesIO(zipfile.ZipFile(p).read("model.weights.h5"))) for p in archives]
+    assert len(sources) >= 40, sources
+    datasets = 0
+    for name, source in sources:
+        with h5py.File(source, "r") as f:
+            found = []
+            f.visit_links(lambda n: found.append(n))
+            for link in found:
+                assert isinstance(f.get(link, getlink=True), h5py.HardLink), (name, link)
+                obj = f[link]
+                if isinstance(obj, h5py.Dataset):
+                    plist = obj.id.get_create_plist()
+                    assert plist.get_layout() == h5py.h5d.CONTIGUOUS, (name, link)
+                    assert plist.get_nfilters() == 0 and plist.get_external_count() == 0
+                    datasets += 1
+    assert datasets > 400
+
+
+# -- configs that declare more weights than the file holds (issue 16) ---------------
+
+
+def test_config_larger_than_its_weights_is_refused_before_allocating(good):
+    model, good_path = good
+    path = _copy(good_path, "dense_40m.h5")
+    with h5py.File(path, "r+") as f:
+        _edit_layers(f, lambda layers: layers[-1]["config"].update(units=40_000_000))
+    message = _raises(keras.models.load_model, path, "layer 'dense_b' declares a weight "
+                      "'kernel' of shape (4, 40000000) (160000000 values), but the file's "
+                      "datasets hold ")
+    assert "The config does not match the weights stored" in message
+
+
+def test_probe_of_a_custom_layer_is_bounded(tmp_path):
+    """A custom layer without `compute_output_shape` is run once on one
+    sample to learn its output shape: a file's input shape cannot make that
+    sample huge."""
+
+    class Identity(L.Layer):
+        pass
+
+    model = keras.Sequential([Identity(input_shape=(3,), name="identity"), L.Dense(2)])
+    model.save(tmp_path / "good.h5")
+    keras.models.load_model(tmp_path / "good.h5", custom_objects={"Identity": Identity})
+    path = _copy(tmp_path / "good.h5", "custom.h5")
+    with h5py.File(path, "r+") as f:
+        def huge(layers):
+            for layer in layers:
+                if "batch_input_shape" in layer["config"]:
+                    layer["config"]["batch_input_shape"] = [None, 50_000_000]
+        _edit_layers(f, huge)
+    with pytest.raises(ModelFileError, match="layer 'identity' declares an input sample of "
+                                             r"shape \(1, 50000000\)"):
+        keras.models.load_model(path, custom_objects={"Identity": Identity})

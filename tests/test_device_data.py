@@ -125,6 +125,23 @@ def test_nan_in_device_array_is_reported_with_its_row(backend):
     assert not model.optimizer.iterations.numpy()  # raised before any step
 
 
+def test_device_values_beyond_float32_are_found_on_the_device(backend, readbacks):
+    x, y = make_data()
+    model = make_model()
+    model.fit(backend.asarray(x.astype("float64")), backend.asarray(y), verbose=0)
+    assert x.size not in readbacks  # judged by its min and max, read back alone
+    huge = x.astype("float64")
+    huge[17, 4] = 1e300
+    with pytest.raises(ValueError, match=r"`x` holds 1e\+300 in sample 17 \(x\[17, 4\]\)"):
+        model.predict(backend.asarray(huge), verbose=0)
+    weights = np.where(np.arange(len(y)) == 8, -1.0, 1.0).astype("float32")
+    iterations = int(model.optimizer.iterations.numpy())
+    with pytest.raises(ValueError, match=r"`sample_weight` holds -1.0 in sample 8"):
+        model.fit(backend.asarray(x), backend.asarray(y), verbose=0,
+                  sample_weight=backend.asarray(weights))
+    assert int(model.optimizer.iterations.numpy()) == iterations
+
+
 def test_bad_device_labels_are_named(backend):
     x, y = make_data()
     y[5] = 7

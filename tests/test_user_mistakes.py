@@ -39,6 +39,11 @@ X_WIDE = _frozen(_rng.normal(size=(N, FEATURES + 1)).astype("float32"))
 X_NAN = _frozen(np.where(np.arange(N)[:, None] == 7, np.nan, X).astype("float32"))
 Y_INF = _frozen(np.where(np.arange(N) == 3, np.inf, 1.0).astype("float32"))
 IMAGES = _frozen(_rng.random(size=(N, 4, 4)).astype("float32"))
+# float64 data holding a number float32 cannot: the cast each batch makes
+# turned it into infinity, and training every weight into NaN.
+X_HUGE = _frozen(np.where((np.arange(N)[:, None] == 5) & (np.arange(FEATURES) == 2), 1e300,
+                          X.astype("float64")))
+Y_HUGE = _frozen(np.where(np.arange(N) == 4, 1e39, np.ones(N)))
 
 
 def classifier(units=CLASSES, activation="softmax", loss="sparse_categorical_crossentropy",
@@ -258,6 +263,53 @@ MISTAKES = [
     ("load_model_missing_file", None,
      lambda m: keras.models.load_model("no_such_dir/missing_model.h5"),
      keras.saving.ModelFileError, ["missing_model.h5", "no such file"]),
+    # -- inputs that silently turned every weight into NaN, or confused messages -------------
+    ("fit_x_beyond_float32", classifier, lambda m: fit(m, X_HUGE),
+     ValueError, ["`x`", "1e+300", "sample 5", "x[5, 2]", "float32, the model's dtype",
+                  "infinity"]),
+    ("predict_x_beyond_float32", classifier, lambda m: m.predict(X_HUGE, verbose=0),
+     ValueError, ["`x`", "1e+300", "x[5, 2]", "float32, the model's dtype"]),
+    ("y_beyond_float32", regressor, lambda m: fit(m, X, Y_HUGE),
+     ValueError, ["`y`", "1e+39", "sample 4", "float32"]),
+    ("class_weight_nan", classifier,
+     lambda m: fit(m, class_weight={0: float("nan"), 1: 1.0, 2: 1.0}),
+     ValueError, ["`class_weight`", "finite, non-negative", "nan for class 0"]),
+    ("class_weight_infinite", classifier,
+     lambda m: fit(m, class_weight={0: 1.0, 1: float("inf")}),
+     ValueError, ["`class_weight`", "finite, non-negative", "inf for class 1"]),
+    ("class_weight_negative", classifier, lambda m: fit(m, class_weight={0: 1.0, 2: -2.0}),
+     ValueError, ["`class_weight`", "finite, non-negative", "-2.0 for class 2"]),
+    ("sample_weight_negative", classifier,
+     lambda m: fit(m, sample_weight=np.where(np.arange(N) == 3, -1.0, 1.0)),
+     ValueError, ["`sample_weight`", "-1.0", "sample 3", "non-negative"]),
+    ("reshape_impossible_target", None,
+     lambda m: keras.Sequential([L.Reshape((3, 3), input_shape=(8,))]),
+     ValueError, ["Reshape 'reshape", "input of shape (None, 8)", "8 values per sample",
+                  "to (3, 3) (9 values)"]),
+    ("reshape_minus_one_does_not_divide", None,
+     lambda m: keras.Sequential([L.Reshape((3, -1), input_shape=(8,))]),
+     ValueError, ["Reshape 'reshape", "(None, 8)", "to (3, -1) (a multiple of 3 values)"]),
+    ("x_set", classifier, lambda m: fit(m, {1, 2, 3}),
+     TypeError, ["`x`", "Received: set", "no order", "a list or an array"]),
+    ("x_file_name", classifier, lambda m: fit(m, "train.csv"),
+     TypeError, ["`x`", "Received: str", "'train.csv'", "into an array"]),
+    ("x_tuple_of_arrays", classifier, lambda m: fit(m, (X, X)),
+     ValueError, ["`x`", "tuple of 2 arrays", "(40, 8)", "one input array",
+                  "functional API", "np.concatenate(x, axis=-1)"]),
+    ("predict_list_of_arrays", classifier, lambda m: m.predict([X, X], verbose=0),
+     ValueError, ["`x`", "list of 2 arrays", "one input array", "functional API"]),
+    ("y_tuple_of_arrays", classifier, lambda m: fit(m, X, (Y, Y)),
+     ValueError, ["`y`", "tuple of 2 arrays", "one output", "functional API"]),
+    ("loss_weights_string", classifier,
+     lambda m: m.compile(optimizer="adam", loss="mse", loss_weights="a"),
+     ValueError, ["`loss_weights`", "a number", "loss_weights='a'"]),
+    ("loss_weights_nan", classifier,
+     lambda m: m.compile(optimizer="adam", loss="mse", loss_weights=[float("nan")]),
+     ValueError, ["`loss_weights`", "finite, non-negative", "loss_weights=[nan]"]),
+    ("set_weights_strings", classifier,
+     lambda m: m.set_weights([np.zeros((8, 6)), np.zeros(6), np.full((6, 3), "a"),
+                              np.zeros(3)]),
+     ValueError, ["Layer '", "weight 'dense", "takes numbers (float32)", "dtype <U1", "'a'"]),
 ]
 
 
@@ -364,6 +416,162 @@ def test_the_nan_scan_makes_no_full_size_temporary():
     assert row == 4000
     assert peak < 2 * 1024 * 1024, peak
     assert validation.first_nonfinite_row(np.zeros((4, 3), dtype="uint8")) is None
+
+
+# -- inputs that silently wrecked the weights ----------------------------------------------------
+def _refused(model, call, error=ValueError):
+    """The message of the `error` `call` raises; checks no weight or step changed."""
+    weights = model.get_weights() if model.built else []
+    steps = _optimizer_steps(model)
+    with pytest.raises(error) as info:
+        call()
+    for before, now in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, now)
+    assert _optimizer_steps(model) == steps
+    return str(info.value)
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "predict", "train_on_batch",
+                                    "test_on_batch", "predict_on_batch", "validation_data"])
+def test_values_beyond_float32_are_refused_by_every_method(method):
+    model = classifier()
+    call = {
+        "fit": lambda: fit(model, X_HUGE),
+        "evaluate": lambda: model.evaluate(X_HUGE, Y, verbose=0),
+        "predict": lambda: model.predict(X_HUGE, verbose=0),
+        "train_on_batch": lambda: model.train_on_batch(X_HUGE, Y),
+        "test_on_batch": lambda: model.test_on_batch(X_HUGE, Y),
+        "predict_on_batch": lambda: model.predict_on_batch(X_HUGE),
+        "validation_data": lambda: fit(model, validation_data=(X_HUGE, Y)),
+    }[method]
+    name = "validation_data[0]" if method == "validation_data" else "x"
+    message = _refused(model, call)
+    assert f"holds 1e+300 in sample 5 ({name}[5, 2]), beyond the range of float32" in message
+
+
+def test_float64_data_that_fits_float32_is_accepted():
+    model = classifier()
+    fit(model, X.astype("float64"), Y.astype("float64"),
+        sample_weight=np.linspace(0, 2, N))  # zero weights are allowed
+    fit(model, class_weight={0: 0.0, 1: 2.0})
+    x = X.astype("float64")
+    x[3, 0], x[4, 1] = np.inf, np.nan
+    with np.errstate(invalid="ignore"):  # inf - inf inside the model
+        out = model.predict(x, verbose=0)  # predict lets NaN and infinity through
+    assert np.isfinite(np.delete(out, [3, 4], axis=0)).all()
+    x[6, 7] = -1e39  # ... but not a finite number float32 cannot hold, after an infinity
+    with pytest.raises(ValueError, match=r"holds -1e\+39 in sample 6 \(x\[6, 7\]\)"):
+        model.predict(x, verbose=0)
+
+
+def test_a_list_of_huge_numbers_is_named_as_given():
+    # Lists become float32 arrays at once; one that float32 cannot hold stays
+    # float64, so the message shows the user's number, not an infinity.
+    model = classifier()
+    message = _refused(model, lambda: fit(model, X_HUGE.tolist(), Y))
+    assert "holds 1e+300 in sample 5 (x[5, 2])" in message
+
+
+@pytest.mark.parametrize("weights, words", [
+    (np.where(np.arange(N) == 9, 1e300, 1.0), ["1e+300", "sample 9", "float32"]),
+    (np.where(np.arange(N) == 2, np.nan, 1.0), ["NaN", "sample 2"]),
+    (np.where(np.arange(N) == 1, -3, 1), ["-3", "sample 1", "non-negative"]),  # integers too
+])
+def test_sample_weights_are_finite_and_non_negative_everywhere(weights, words):
+    for call in (lambda m: fit(m, sample_weight=weights),
+                 lambda m: m.evaluate(X, Y, sample_weight=weights, verbose=0),
+                 lambda m: m.train_on_batch(X, Y, sample_weight=weights),
+                 lambda m: fit(m, validation_data=(X, Y, weights))):
+        model = classifier()
+        message = _refused(model, lambda: call(model))
+        assert all(word in message for word in words), message
+
+
+def test_float_labels_beyond_float32_are_refused_integer_labels_are_not_cast():
+    model = regressor()
+    assert "`validation_data[1]` holds 1e+39 in sample 4" in _refused(
+        model, lambda: fit(model, validation_data=(X, Y_HUGE)))
+    fit(classifier(), X, Y.astype("int64"))
+
+
+def test_the_range_scan_makes_no_full_size_temporary():
+    x = np.ones((2048, 1024), dtype="float64")      # 16 MiB
+    x[2000, 3] = 1e300
+    tracemalloc.start()
+    try:
+        clean = validation.first_invalid_row(x[:1990], "float32")
+        row = validation.first_invalid_row(x, "float32")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert clean is None and row == 2000
+    assert peak < 2 * 1024 * 1024, peak
+    # Arrays with no value to refuse are not read: integers for float32, and
+    # float32 in predict, where NaN and infinity pass.
+    assert validation._bounds(np.dtype("int64"), "float32", False, False) is None
+    assert validation._bounds(np.dtype("float32"), "float32", False, True) is None
+    assert validation._bounds(np.dtype("uint8"), "float32", True, False) is None
+
+
+def test_reshape_checks_sizes_as_tf_keras_does():
+    assert keras.Sequential([L.Reshape((2, -1), input_shape=(8,))]).output_shape == (None, 2, 4)
+    assert keras.Sequential([L.Reshape((-1,), input_shape=(2, 4))]).output_shape == (None, 8)
+    assert L.Reshape((3, -1)).compute_output_shape((None, None, 3)) == (None, 3, None)
+    model = keras.Sequential([L.Reshape((3, 3)), L.Flatten(), L.Dense(CLASSES)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"Reshape 'reshape.*\(None, 8\) \(8 values per sample\)"):
+        fit(model)  # built from x by fit's checks, before any step
+    with pytest.raises(ValueError, match="cannot reshape an input of shape"):
+        L.Reshape((3, 3))(keras.ops.ones((2, 8)))
+
+
+def test_lists_of_arrays_that_are_samples_still_work():
+    model = flat_16()
+    fit(model, [image.reshape(16) for image in IMAGES], Y)  # a list of rows
+    assert model.predict(list(IMAGES.reshape(N, 16)[:2]), verbose=0).shape == (2, 3)
+    model = keras.Sequential([L.Flatten(input_shape=(4, 4)), L.Dense(CLASSES)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    fit(model, list(IMAGES), Y)  # a list of images
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` is a tuple of 2 arrays"):
+        fit(classifier(), validation_data=((X, X), Y))
+
+
+def test_y_as_a_set_and_validation_data_as_a_set_are_named():
+    with pytest.raises(TypeError, match=r"Argument `y` .* Received: set"):
+        fit(classifier(), X, set(range(N)))
+    with pytest.raises(ValueError, match=r"`validation_data` must be .* Received: set"):
+        fit(classifier(), validation_data={1, 2})
+
+
+@pytest.mark.parametrize("loss_weights", [0.5, [0.5], (2,), {"dense_1": 0.5}, np.float32(2),
+                                          np.array(0.5), 0])
+def test_loss_weights_of_one_number_are_accepted(loss_weights):
+    model = classifier(compile=False)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  loss_weights=loss_weights)
+    fit(model)
+
+
+@pytest.mark.parametrize("loss_weights, words", [
+    ("a", ["a number", "loss_weights='a'"]),
+    ([1.0, 2.0], ["one weight", "2 entries"]),
+    (-1, ["finite, non-negative", "loss_weights=-1"]),
+    (float("inf"), ["finite, non-negative", "loss_weights=inf"]),
+    ([None], ["a number", "loss_weights=[None]"]),
+])
+def test_a_failed_compile_leaves_the_model_as_it_was(loss_weights, words):
+    model = classifier()
+    optimizer, compiled_loss = model.optimizer, model.compiled_loss
+    message = _refused(model, lambda: model.compile(optimizer="sgd", loss="mse",
+                                                    loss_weights=loss_weights))
+    assert all(word in message for word in words), message
+    assert model.optimizer is optimizer and model.compiled_loss is compiled_loss
+
+
+def test_set_weights_takes_object_arrays_of_numbers():
+    model = classifier()
+    model.set_weights([np.asarray(w, dtype=object) + 1 for w in model.get_weights()])
+    assert all(w.dtype == np.float32 for w in model.get_weights())
 
 
 def _table():

@@ -16,6 +16,7 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette import ops
 from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.utils import weight_budget
 from kerasette.utils.naming import to_snake_case, unique_name
 
 def standardize_dtype(dtype) -> str:
@@ -156,6 +157,8 @@ class Layer:
             )
         dtype = standardize_dtype(dtype or self.dtype)
         shape = _shape_tuple(shape if shape is not None else (), "shape")
+        # While a model is rebuilt from a file: claimed before it is allocated.
+        weight_budget.charge(self.name, name, shape)
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
         init = initializers.get(initializer)
@@ -234,6 +237,8 @@ class Layer:
                     f"Layer {self.name!r}: weight {v.name!r} has shape {v.shape}, "
                     f"but set_weights received an array of shape {tuple(w.shape)}."
                 )
+            if w.dtype.kind not in "biuf":
+                w = _numeric_weight(self, v, w)
             arrays.append(w)
         for v, w in zip(params, arrays):  # all checked first: no half-applied update
             v.assign(w)
@@ -367,6 +372,24 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _numeric_weight(layer, variable, array):
+    """`array` (an object array of numbers) as `variable`'s dtype, or a
+    `ValueError` naming the weight: strings, bytes, dates and objects that
+    are not numbers (before, NumPy's "could not convert string to float"
+    came from inside the assignment)."""
+    if array.dtype.kind == "O":
+        try:
+            return array.astype(variable.dtype)
+        except (TypeError, ValueError):
+            pass
+    example = array.reshape(-1)[:1].tolist()
+    such_as = f" (values such as {example[0]!r})" if example else ""
+    raise ValueError(
+        f"Layer {layer.name!r}: weight {variable.name!r} takes numbers ({variable.dtype}), but "
+        f"set_weights received an array of dtype {array.dtype}{such_as}."
+    )
 
 
 def _batchless_shape(outputs):

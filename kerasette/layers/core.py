@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -244,6 +245,11 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def compute_output_shape(self, input_shape):
+        # Elementwise: the shape passes through, known without running a
+        # probe batch (which a file's huge input shape would make huge).
+        return tuple(input_shape)
+
     def get_config(self):
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
@@ -303,28 +309,53 @@ class Reshape(Layer):
         target = tuple(int(d) for d in dims)
         self.target_shape = target
 
+    def build(self, input_shape):
+        # An impossible target fails here, naming the layer, when the model
+        # is built (and summarised), not later inside NumPy during predict.
+        self.compute_output_shape(input_shape)
+        super().build(input_shape)
+
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
     def compute_output_shape(self, input_shape):
+        """The batch-first output shape, with the -1 resolved.
+
+        Raises:
+            ValueError: when one sample of `input_shape` cannot take
+                `target_shape`: the sizes must multiply to the number of
+                values per sample, or divide it when one of them is -1
+                (as tf.keras checks).
+        """
         target = list(self.target_shape)
-        if -1 in target:
-            rest = input_shape[1:]
-            if any(d is None for d in rest):
+        rest = tuple(input_shape)[1:]
+        if any(d is None for d in rest):  # unknown until data arrives
+            if -1 in target:
                 target[target.index(-1)] = None
-            else:
-                known = int(np.prod([d for d in target if d != -1]))
-                total = int(np.prod(rest))
-                if total % known:
-                    raise ValueError(f"{self.name}: cannot reshape {tuple(input_shape)} "
-                                     f"to {self.target_shape}")
-                target[target.index(-1)] = total // known
+            return (input_shape[0],) + tuple(target)
+        total = math.prod(rest)
+        known = math.prod(d for d in target if d != -1)
+        if -1 in target and total % known == 0:
+            target[target.index(-1)] = total // known
+        elif -1 in target or total != known:
+            wanted = f"a multiple of {known} values" if -1 in target else f"{known} values"
+            raise ValueError(
+                f"Reshape {self.name!r} cannot reshape an input of shape "
+                f"{_fmt_shape(input_shape)} ({total} values per sample) to "
+                f"{self.target_shape} ({wanted}). The sizes of `target_shape` must multiply "
+                f"to the {total} values of one sample; one of them may be -1 (inferred).")
         return (input_shape[0],) + tuple(target)
 
     def get_config(self):
         config = super().get_config()
         config["target_shape"] = list(self.target_shape)
         return config
+
+
+def _fmt_shape(shape):
+    """`(None, 8)` for a shape whose batch size is unknown."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
 
 
 __all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "KerasInput", "Reshape",

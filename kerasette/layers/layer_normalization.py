@@ -88,6 +88,11 @@ class LayerNormalization(Layer):
     def call(self, inputs):
         return ops.layer_normalization(inputs, self.gamma, self.beta, self.epsilon, self.axis)
 
+    def compute_output_shape(self, input_shape):
+        # Elementwise: the shape passes through, known without running a
+        # probe batch (which a file's huge input shape would make huge).
+        return tuple(input_shape)
+
     def get_config(self):
         config = super().get_config()
         config.update({

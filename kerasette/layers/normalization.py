@@ -103,6 +103,11 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", (n,), trainable=False,
                                                initializer=self.moving_variance_initializer)
 
+    def compute_output_shape(self, input_shape):
+        # Elementwise: the shape passes through, known without running a
+        # probe batch (which a file's huge input shape would make huge).
+        return tuple(input_shape)
+
     def call(self, inputs, training=None):
         if training and self.trainable:
             y, mean, var = ops.batch_normalization_training(

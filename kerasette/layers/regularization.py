@@ -47,6 +47,11 @@ class Dropout(Layer):
             return ops.dropout(inputs, self.rate, self.noise_shape)
         return inputs
 
+    def compute_output_shape(self, input_shape):
+        # Elementwise: the shape passes through, known without running a
+        # probe batch (which a file's huge input shape would make huge).
+        return tuple(input_shape)
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -77,6 +77,17 @@ class Model(Trainer, Layer):
         (`kerasette.saving.save_model`). Writes go to a temporary name that
         is renamed over the target, so an interrupted save never leaves a
         broken model or destroys the previous one.
+
+        What the user set on the target stays: its permission bits, its
+        owner and group (where the process may set them), and a symbolic
+        link (the file it points to is replaced). Hard links do not stay:
+        other names of the old file keep the old model.
+
+        Raises:
+            kerasette.saving.atomic.SaveError: an `OSError` (same `errno`)
+                when the disk is full, a quota is exceeded or a file-size
+                limit is reached; it names the target, and the previous
+                file is unchanged.
         """
         from kerasette.saving.api import save_model
 
@@ -87,7 +98,13 @@ class Model(Trainer, Layer):
         """Writes the weights to HDF5: Keras 3's layout for `*.weights.h5`,
         tf.keras 2's legacy layout for other names (`*.h5`). The file is
         written to a temporary name and renamed, so a crash never leaves a
-        half-written file behind."""
+        half-written file behind; the old file's mode, owner and symbolic
+        links stay, its hard links do not (as for `save`).
+
+        Raises:
+            kerasette.saving.atomic.SaveError: disk full, quota or file-size
+                limit (an `OSError` naming the target, which is unchanged).
+        """
         from kerasette.saving import weights_h5
 
         weights_h5.save_weights(self, filepath, overwrite=overwrite)

@@ -10,6 +10,7 @@ from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
 from kerasette.models.model import Model
 from kerasette.saving.weights_h5 import KERAS_DIALECT_VERSION
+from kerasette.utils import weight_budget
 
 
 
@@ -37,6 +38,7 @@ class Sequential(Model):
         self.__dict__["_sublayers"] = self._layers
         self._input_layer: InputLayer | None = None
         self._output_shapes: list = []
+        self._names: dict = {}  # layer name -> layer, for add's O(1) uniqueness check
         if layers is not None and not isinstance(layers, (list, tuple)):
             layers = [layers]  # one layer, as tf.keras 2 accepts
         for layer in layers or []:
@@ -48,7 +50,14 @@ class Sequential(Model):
         return list(self._layers)
 
     def add(self, layer) -> None:
-        """Appends a layer (or a `kerasette.Input`) to the stack."""
+        """Appends a layer (or a `kerasette.Input`) to the stack.
+
+        Costs O(1) whatever the model's depth: a model whose input shape is
+        known builds only the new layer, from the last layer's output shape
+        (rebuilding the stack on every add made a loop of n adds O(n^2)).
+        If the new layer cannot be built for that shape, it is not added
+        and the model stays as it was.
+        """
         if isinstance(layer, KerasInput):
             layer = layer._input_layer
         if not isinstance(layer, Layer):
@@ -60,26 +69,52 @@ class Sequential(Model):
             if self._layers or self._input_layer is not None:
                 raise ValueError("An InputLayer can only be the first layer of a Sequential model.")
             self._input_layer = layer
-        else:
-            if any(existing.name == layer.name for existing in self._layers):
-                raise ValueError(
-                    "All layers added to a Sequential model should have unique names. "
-                    f"Name {layer.name!r} is already the name of a layer in this model."
-                )
-            shape = _declared_input_shape(layer) if not self._layers else None
-            if shape is not None and self._input_layer is None:
-                self._input_layer = InputLayer(batch_input_shape=shape,
-                                               name=f"{layer.name}_input")
-            self._layers.append(layer)
-        self.built = False
-        if self._input_layer is not None:
+            self.built = False
             self.build()
+            return
+        if self._has_layer_named(layer.name):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique names. "
+                f"Name {layer.name!r} is already the name of a layer in this model."
+            )
+        was_built, input_layer = self.built, self._input_layer
+        shape = _declared_input_shape(layer) if not self._layers else None
+        if shape is not None and self._input_layer is None:
+            self._input_layer = InputLayer(batch_input_shape=shape, name=f"{layer.name}_input")
+        self._layers.append(layer)
+        self._names[layer.name] = layer
+        try:
+            if was_built and self._input_layer is not None:
+                last = self._output_shapes[-1] if self._output_shapes else self._build_input_shape
+                self._build_layer(layer, last)
+            else:
+                self.built = False
+                if self._input_layer is not None:
+                    self.build()
+        except BaseException:
+            self._layers.pop()
+            self._names.pop(layer.name, None)
+            self._input_layer = input_layer
+            if was_built:
+                self.built = True
+            raise
+
+    def _has_layer_named(self, name) -> bool:
+        """Whether a layer of the stack is named `name`, in O(1): `_names`
+        holds each layer under the name it had when added. A layer renamed
+        since makes its entry stale; the index is then rebuilt once."""
+        layer = self._names.get(name)
+        if layer is not None and layer.name != name:
+            self._names = {kept.name: kept for kept in self._layers}
+            layer = self._names.get(name)
+        return layer is not None
 
     def pop(self) -> Layer:
         """Removes and returns the last layer."""
         if not self._layers:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
+        self._names = {kept.name: kept for kept in self._layers}
         self.built = False
         if self._layers and self._input_layer is not None:
             self.build()
@@ -95,13 +130,19 @@ class Sequential(Model):
         shape = (None,) + tuple(input_shape)[1:]
         self._output_shapes = []
         for layer in self._layers:
-            layer._maybe_build(shape)
-            shape = _output_shape(layer, shape)
-            self._output_shapes.append(shape)
-            if layer._build_output_shape is None:
-                layer._build_output_shape = shape
+            shape = self._build_layer(layer, shape)
         self.built = True
         self._build_input_shape = (None,) + tuple(input_shape)[1:]
+
+    def _build_layer(self, layer, shape):
+        """Builds one layer of the stack for input `shape` and records its
+        output shape, which it returns."""
+        layer._maybe_build(shape)
+        shape = _output_shape(layer, shape)
+        self._output_shapes.append(shape)
+        if layer._build_output_shape is None:
+            layer._build_output_shape = shape
+        return shape
 
     @property
     def input_shape(self) -> tuple:
@@ -228,6 +269,7 @@ def _output_shape(layer, shape):
         return tuple(layer.compute_output_shape(shape))
     if any(d is None for d in shape[1:]):
         return tuple(shape)
+    weight_budget.check_probe(layer.name, (1,) + tuple(shape[1:]))  # loading a file: bounded
     probe = ops.zeros((1,) + tuple(shape[1:]), dtype=layer.dtype)
     out = layer(probe, training=False)
     return (shape[0],) + tuple(out.shape[1:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from kerasette.saving.errors import ModelFileError
+from kerasette.saving.sources import open_regular
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -29,6 +30,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
     Every format is written to a temporary name next to the target and
     renamed into place: a failed or killed save leaves the old model
     loadable. A folder replaces only an empty folder or a model folder.
+    The new file keeps the old one's permission bits, owner and group
+    (where the process may set them) and symbolic links; other hard links
+    to the old file keep the old model (the rename gives the name a new
+    file; writing in place would lose the guarantee above).
 
     Args:
         model: the model to save.
@@ -48,6 +53,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
             arguments that contradict each other or the name.
         FileExistsError: when the target exists and `overwrite=False`, or a
             folder would replace a file or a folder that is not a model's.
+        kerasette.saving.atomic.SaveError: an `OSError` (same `errno`) for a
+            full disk, an exceeded quota or a file-size limit, naming the
+            target; the previous file or folder is unchanged.
 
     Example:
         >>> import kerasette as keras
@@ -124,7 +132,10 @@ def _save_kind(path, save_format, zipped):
 
 
 def _file_kind(path):
-    with open(path, "rb") as f:
+    """"keras", "h5" or None, from the file's first bytes; a path that is not
+    a regular file (a FIFO, a device) is a `ModelFileError` before anything
+    could block (`sources.open_regular`)."""
+    with open_regular(path) as f:
         head = f.read(8)
         if head.startswith(_ZIP_MAGIC):
             return "keras"

@@ -15,7 +15,19 @@ running processes (a concurrent save of the same target) are left alone.
 
 What the user set on the target is kept: a save through a symbolic link
 writes where the link points and leaves the link in place, and the new file
-gets the old one's permission bits.
+gets the old one's permission bits and, where the process may set them, its
+owner and group. Hard links are not kept: the rename gives the target's
+name a new file, and other names of the old file (hard links) keep the old
+content. Writing in place would keep them, but then a crash could leave a
+half-written model under every name; use symbolic links instead.
+
+A save that fails while writing (disk full, quota exceeded, a file-size
+limit) raises `SaveError`, an `OSError` with the same `errno`, whose message
+names the target and says that the previous file is unchanged; the
+temporary file is removed. Every byte goes through one file object opened
+by `open_temp`: writers build anything that needs a library's own file
+handling (HDF5) in memory first, so a write error never reaches such a
+library's error paths.
 
 Durability against power loss is the filesystem's: files are not fsync'ed.
 
@@ -31,6 +43,7 @@ Folders' files are fsync'ed before the swap.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -133,6 +146,103 @@ def sweep(path, members=None):
             remove_directory(aside, members)
 
 
+class SaveError(OSError):
+    """A save that could not be written: `errno` is the system's (`ENOSPC`
+    disk full, `EDQUOT` quota exceeded, `EFBIG` file-size limit), `filename`
+    the target the user named, and the message says what happened and that
+    the previous file (or folder) is unchanged.
+
+    Example:
+        >>> err = SaveError(28, "disk full while writing m.h5; the previous file is "
+        ...                 "unchanged.", "m.h5")
+        >>> str(err)
+        'disk full while writing m.h5; the previous file is unchanged.'
+        >>> err.errno, err.filename, isinstance(err, OSError)
+        (28, 'm.h5', True)
+    """
+
+    def __str__(self):
+        return self.strerror
+
+
+_FULL = {errno.ENOSPC: "disk full", errno.EFBIG: "file size limit reached (ulimit -f, or the "
+                                                 "largest file the filesystem holds)"}
+if hasattr(errno, "EDQUOT"):
+    _FULL[errno.EDQUOT] = "disk quota exceeded"
+
+
+def save_error(err, shown, existed, noun="file"):
+    """The error to raise for `err`, raised while a save of `shown` (the
+    path the user gave) wrote its temporary file, or None to re-raise `err`.
+
+    A full disk, quota or file-size limit becomes a `SaveError` saying so;
+    another `OSError` that names the temporary file is raised again naming
+    the target instead (the temporary name means nothing to the user).
+    """
+    if not isinstance(err, OSError):
+        return None
+    if err.errno in _FULL:
+        after = f"the previous {noun} is unchanged" if existed else f"no {noun} was written"
+        return SaveError(err.errno, f"{_FULL[err.errno]} while writing {shown}; {after}.", shown)
+    name = err.filename
+    if isinstance(name, str) and os.path.basename(name).startswith(PREFIX) and err.errno:
+        return type(err)(err.errno, err.strerror, shown)
+    return None
+
+
+@contextlib.contextmanager
+def naming_target(shown, existed, noun="file"):
+    """Raises what `save_error` makes of an `OSError` raised inside."""
+    try:
+        yield
+    except OSError as err:
+        error = save_error(err, shown, existed, noun)
+        if error is None:
+            raise
+        raise error from err
+
+
+def open_temp(path):
+    """A new, empty file at `path` (`O_EXCL`: never an existing name), with
+    the permissions `open` would give, open for writing as a binary file.
+    Every save writes through such a file (the one place for its bytes)."""
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_BINARY", 0))
+    return os.fdopen(os.open(path, flags, 0o666), "wb")  # 0o666 & ~umask, as open() gives
+
+
+def stat_of(path):
+    """`os.stat(path)` (through links), or None when nothing is there."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def keep_attributes(path, old):
+    """Gives the new file (or folder) at `path` what the user set on the
+    one it replaces, `old` (an `os.stat` result, or None for nothing): its
+    owner and group where this process may set them (root may; anyone may
+    set a group they belong to), then its permission bits (after the owner:
+    a change of owner clears the set-id bits)."""
+    if old is None:
+        return
+    if hasattr(os, "chown"):
+        new = os.stat(path)
+        uid = old.st_uid if old.st_uid != new.st_uid else -1
+        gid = old.st_gid if old.st_gid != new.st_gid else -1
+        tries = [(uid, gid)] if uid != -1 or gid != -1 else []
+        if uid != -1 and gid != -1:
+            tries.append((-1, gid))  # not root: the group alone may still be allowed
+        for owner in tries:
+            try:
+                os.chown(path, *owner)
+                break
+            except PermissionError:
+                continue  # not allowed: the file stays ours
+    os.chmod(path, stat.S_IMODE(old.st_mode))
+
+
 def target_of(path):
     """The path a save of `path` writes: where a symbolic link points (so
     the link stays), else `path` itself."""
@@ -140,32 +250,29 @@ def target_of(path):
     return os.path.realpath(path) if os.path.islink(path) else path
 
 
-def mode_of(path):
-    """The permission bits of `path`, or None when it does not exist."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return None
-
-
 def write_atomically(path, write):
-    """Calls `write(tmp)` to write the whole file at the fresh path `tmp`
-    (created empty, with the permissions `open` would give, or those of
-    the file it replaces), then renames `tmp` over `path`. A symbolic link
-    at `path` is kept: its target is replaced. On any exception, `tmp` is
-    removed and `path` is untouched."""
-    path = target_of(path)
+    """Calls `write(fh)` with `fh` a binary file open on a fresh temporary
+    file in the target's folder (`open_temp`), closes it, gives it what the
+    user set on the file it replaces (`keep_attributes`), then renames it
+    over `path`. A symbolic link at `path` is kept: its target is replaced.
+
+    On any exception the temporary file is removed and `path` is untouched;
+    a full disk or a file-size limit raises `SaveError` (`save_error`).
+    """
+    shown = os.fspath(path)
+    path = target_of(shown)
     sweep(path)
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, temp_name(path))
-    # O_EXCL: never reuse an existing name; mode 0o666 & ~umask, as open() gives.
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    existed = os.path.exists(path)
+    with naming_target(shown, existed):  # a read-only folder, a full disk, ...
+        fh = open_temp(tmp)
     try:
-        write(tmp)
-        mode = mode_of(path)
-        if mode is not None:
-            os.chmod(tmp, mode)  # keep what the user set (e.g. 0o600)
-        os.replace(tmp, path)
+        with naming_target(shown, existed):
+            with fh:
+                write(fh)
+            keep_attributes(tmp, stat_of(path))  # as the target is now, not as it was
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.remove(tmp)
@@ -248,19 +355,21 @@ def replace_directory(path, write, members):
     """Writes a new folder and swaps it in for `path` atomically.
 
     `write(tmp)` fills the fresh, empty folder `tmp` (in the same parent as
-    the target) with the files named in `members`, fsync'ed. The folder
-    then takes the old folder's permission bits, and replaces it: old
-    folder renamed aside, new one renamed into place, aside copy removed
-    (`remove_directory`). A symbolic link at `path` is kept: the folder it
+    the target) with the files named in `members`, fsync'ed (`open_temp`
+    for each). The folder then takes the old folder's permission bits and
+    owner (`keep_attributes`), and replaces it: old folder renamed aside,
+    new one renamed into place, aside copy removed (`remove_directory`). A symbolic link at `path` is kept: the folder it
     points to is replaced. On any exception the temporary folder is
-    removed and the old folder is at `path`, as it was.
+    removed and the old folder is at `path`, as it was; a full disk or a
+    file-size limit while writing raises `SaveError`.
 
     The caller checks first that the old folder holds only `members`:
     nothing else would be deleted anyway, but it would be left aside.
     """
     from kerasette.training.interrupts import CriticalSection
 
-    path = target_of(path)
+    shown = os.fspath(path)
+    path = target_of(shown)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)  # as Keras's and tf.keras's folder saves do
     try:
@@ -269,14 +378,15 @@ def replace_directory(path, write, members):
         pass  # the swap below fails cleanly if the target name is in use
     sweep(path, members)
     tmp = os.path.join(folder, temp_name(path))
-    os.mkdir(tmp, 0o777)  # & ~umask, as os.makedirs and Keras give
+    existed = os.path.isdir(path)
+    with naming_target(shown, existed, "folder"):
+        os.mkdir(tmp, 0o777)  # & ~umask, as os.makedirs and Keras give
     aside, swapped = None, False
     try:
-        write(tmp)
-        mode = mode_of(path) if os.path.isdir(path) else None
-        if mode is not None:
-            os.chmod(tmp, mode)
-        fsync_directory(tmp)
+        with naming_target(shown, existed, "folder"):  # nothing is swapped yet
+            write(tmp)
+            keep_attributes(tmp, stat_of(path) if os.path.isdir(path) else None)
+            fsync_directory(tmp)
         # Ctrl-C never lands between the two renames: it is raised when the
         # block ends, and the clean-up in `finally` still runs.
         with CriticalSection():

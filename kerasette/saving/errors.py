@@ -1,5 +1,7 @@
 """The one error type for unreadable or inconsistent model files."""
 
+import contextlib
+
 
 class ModelFileError(ValueError):
     """A model or weights file is missing, foreign, damaged or does not fit
@@ -21,3 +23,21 @@ def too_large(path, err):
     """The error for a config whose model does not fit in memory (a damaged
     `units` or `filters`, say): raised when the allocation fails."""
     return ModelFileError(path, f"the config declares a model too large to build ({err}).")
+
+
+@contextlib.contextmanager
+def rebuilding(path, stored_values):
+    """Rebuilding a model from the config of the file at `path`, whose
+    datasets hold `stored_values` values (`H5Reader.stored_elements`): the
+    layers may create about that many weight values, and a layer that
+    declares more is refused before its weight is allocated
+    (`kerasette.utils.weight_budget`), with an error naming it."""
+    from kerasette.utils.weight_budget import WeightBudgetError, weight_budget
+
+    with weight_budget(stored_values):
+        try:
+            yield
+        except WeightBudgetError as err:
+            raise ModelFileError(path, f"{err}. The config does not match the weights "
+                                       "stored, so the model is not built (nothing was "
+                                       "allocated for it).") from err

@@ -15,16 +15,41 @@ found three such places:
   string) before it looks at the heap, then copies the heap object into it
   without comparing their sizes.
 
+Crafted files found more (issue 16): a group B-tree node that lists an
+ancestor as its child makes HDF5 recurse until the stack overflows; two
+local heaps given one data block crash HDF5's metadata cache (one entry per
+address); overlapping structures make every walk over them quadratic.
+
 So `H5Reader` checks what HDF5 will trust, reading only metadata. Right
-after opening, it walks the groups from the root and follows each group's
-local heap free list as HDF5 will, before the group's links are used (if
-the walk meets damage, it scans the whole file for local heaps instead).
+after opening, it walks every object from the root, before h5py uses any:
+
+* each group's local heap free list and B-tree are followed as HDF5 will,
+  before the group's links are listed;
+* each link must be a hard link (`h5_layout`: an external link would open
+  another file);
+* each dataset's storage must be what Keras writes: contiguous, unfiltered,
+  inside this file (`h5_layout`: external storage and virtual datasets
+  read other files, a damaged chunk index or filter can crash HDF5), which
+  also bounds the values the file holds (`stored_elements`);
+* a group or dataset HDF5 cannot open or list refuses the whole file, since
+  what lies behind it could not be checked.
+
 Before a variable-length string attribute is read, it finds the
 attribute's message in its object header, walks the global heap
 collection each string points to as HDF5 will, and checks that each
 string's stored length equals the size of its heap object. Fixed-size
 attributes and datasets are checked against size limits before they are
 read.
+
+Every check is linear in the file's size: each object header (with its
+continuation chunks), local heap, group B-tree node and global heap
+collection is parsed at most once (`h5_structures`), before HDF5 reads it,
+and all of them together may take at most `h5_structures.Steps.per_byte`
+steps per byte of the file. A file whose structures overlap (thousands of headers continuing into one
+region, heaps sharing a free list) or go round in circles is refused when
+the steps run out; HDF5's own work on what it was allowed to read is
+bounded the same way. Structures at one address are refused at once
+(`_claim`): HDF5's metadata cache crashes on them.
 
 Every error h5py raises on the way becomes a `ModelFileError` naming the file.
 """
@@ -38,10 +63,10 @@ import struct
 
 import numpy as np
 
+from kerasette.saving import h5_layout
+from kerasette.saving import h5_structures as hs
 from kerasette.saving.errors import ModelFileError
-
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_U64 = 1 << 64
+from kerasette.saving.sources import open_regular
 
 # What h5py and HDF5 raise for damaged files: OSError for most, RuntimeError
 # for failed B-tree and heap lookups, KeyError for missing links,
@@ -54,137 +79,11 @@ H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError,
 # Far above anything Keras writes (a 1000-layer model_config is about 1 MB).
 MAX_ATTRIBUTE_BYTES = 64 << 20
 
-_MSG_ATTRIBUTE = 0x000C
-_MSG_CONTINUATION = 0x0010
-_MSG_SYMBOL_TABLE = 0x0011
-_GROUP_MESSAGES = (0x0002, 0x0006, _MSG_SYMBOL_TABLE)  # link info, link, symbol table
-_CLASS_VLEN = 9
-_MAX_CHUNKS = 256  # continuation chunks followed per object header (cycles)
-
 
 def _h5py():
     import h5py  # a runtime dependency, imported when files are touched
 
     return h5py
-
-
-def _uint(view, at, size):
-    """A little-endian unsigned integer, or None past the end of `view`."""
-    if at < 0 or at + size > len(view):
-        return None
-    return int.from_bytes(view[at:at + size], "little")
-
-
-def _align8(n):
-    return (n + 7) // 8 * 8
-
-
-# -- the superblock -------------------------------------------------------------------
-
-
-class _Layout:
-    """What the superblock says about addresses: where address 0 is and how
-    wide offsets and lengths are. Defaults when no superblock is found (h5py
-    then refuses the file anyway)."""
-
-    def __init__(self, view):
-        self.base, self.sizeof_addr, self.sizeof_len = 0, 8, 8
-        at = 0
-        while at + 16 <= len(view):
-            if view[at:at + 8] == _HDF5_MAGIC:
-                self._parse(view, at)
-                return
-            at = 512 if at == 0 else at * 2  # where HDF5 looks for it
-
-    def _parse(self, view, at):
-        version = view[at + 8]
-        if version < 2:  # sizes at bytes 13/14; base address after 24 (v0) or 28 (v1) bytes
-            sizes, base_at = at + 13, at + (24 if version == 0 else 28)
-        else:
-            sizes, base_at = at + 9, at + 12
-        addr, length = view[sizes], view[sizes + 1]
-        if addr in (2, 4, 8) and length in (2, 4, 8):
-            self.sizeof_addr, self.sizeof_len = addr, length
-        base = _uint(view, base_at, self.sizeof_addr)
-        self.base = base if base is not None and base <= len(view) else at
-
-
-# -- global heap collections ----------------------------------------------------------
-
-
-def _walk_heap(view, start, sizeof_len):
-    """Walks the collection at `start` as H5HG__cache_heap_deserialize does.
-
-    Returns:
-        `{index: (data offset, size)}` of the objects lying wholly inside
-        the collection, or None if HDF5's walk would never end (an object
-        of index 0 and size 0, or a size that wraps C's arithmetic).
-    """
-    header = 8 + sizeof_len  # "GCOL", version, 3 reserved, collection size
-    obj_header = 8 + sizeof_len  # index (2), refcount (2), reserved (4), size
-    size = _uint(view, start + 8, sizeof_len)
-    if size is None:
-        return {}
-    end = start + size
-    p, objects = start + header, {}
-    while p < end:
-        if p + obj_header > end:
-            break  # the tail is free space
-        index = _uint(view, p, 2)
-        obj_size = _uint(view, p + 8, sizeof_len)
-        if index is None or obj_size is None:
-            break  # past the end of the file: HDF5 fails to read it
-        need = obj_size if index == 0 else obj_header + _align8(obj_size)
-        need %= _U64  # size_t arithmetic, as in C
-        if need == 0 or need >= _U64 // 2:
-            return None
-        if index and p + obj_header + obj_size <= min(end, len(view)):
-            objects[index] = (p + obj_header, obj_size)
-        elif index:
-            objects.pop(index, None)  # runs past its collection: unreadable
-        p += need
-    return objects
-
-
-def _is_collection(view, at):
-    """Whether HDF5 accepts a global heap collection at `at` (its signature
-    and version: the checks H5HG makes before walking it)."""
-    return view[at:at + 4] == b"GCOL" and view[at + 4:at + 5] == b"\x01"
-
-
-def _free_list_loops(view, at, layout):
-    """True if the free list of the local heap at `at` (the heap of a
-    group's link names) is a cycle. HDF5 (H5HL__fl_deserialize) follows it
-    without remembering where it has been, so a cycle loops forever."""
-    sizeof_len = layout.sizeof_len
-    size = _uint(view, at + 8, sizeof_len)
-    block = _uint(view, at + 8 + sizeof_len, sizeof_len)
-    data = _uint(view, at + 8 + 2 * sizeof_len, layout.sizeof_addr)
-    if size is None or block is None or data is None:
-        return False
-    data += layout.base
-    seen = set()
-    while block != 1:  # H5HL_FREE_NULL
-        if block >= size or block in seen:
-            return block in seen  # past the end: HDF5 reports an error
-        seen.add(block)
-        following = _uint(view, data + block, sizeof_len)
-        length = _uint(view, data + block + sizeof_len, sizeof_len)
-        if not following or length is None or block + length > size:
-            return False  # HDF5 reports these as errors
-        block = following
-    return False
-
-
-def _find_looping_local_heap(view, layout):
-    """Offset of the first local heap in the file whose free list loops
-    (a scan of all the bytes), or None."""
-    at = view.find(b"HEAP")
-    while at != -1:
-        if at + 4 < len(view) and view[at + 4] == 0 and _free_list_loops(view, at, layout):
-            return at
-        at = view.find(b"HEAP", at + 1)
-    return None
 
 
 def _object_address(stat):
@@ -194,147 +93,21 @@ def _object_address(stat):
     return low + (high << (8 * struct.calcsize("L")))
 
 
-def _links(location):
+def _links(location, steps):
     """(name, link type, target address) of each link of an open group, in
-    one pass (H5Literate; listing by index would be quadratic)."""
+    one pass (H5Literate; listing by index would be quadratic), one of
+    `steps` each."""
     links = []
 
     def add(name, info):  # h5py reuses `info` between calls: copy it now
+        if not steps.spend():
+            return True  # stops the iteration (an exception would not pass through HDF5)
         links.append((name, info.type, info.u))
+        return None
 
     location.links.iterate(add, info=True)
+    steps.take(0)  # refuses the file here if the steps ran out
     return links
-
-
-def _group_heap(view, at, layout):
-    """The local heap address in the symbol table message of the object
-    header at `at` (an old-style group), or None."""
-    for kind, data, size in _messages(view, at, layout):
-        if kind == _MSG_SYMBOL_TABLE and size >= 2 * layout.sizeof_addr:
-            return _uint(view, data + layout.sizeof_addr, layout.sizeof_addr)
-    return None
-
-
-# -- object headers and attribute messages --------------------------------------------
-
-
-def _messages_v1(view, at, layout):
-    """(type, data offset, size) of each message of a version-1 object header."""
-    first = _uint(view, at + 8, 4)
-    if first is None:
-        return
-    chunks, seen = [(at + 16, first)], set()
-    while chunks and len(seen) < _MAX_CHUNKS:
-        start, length = chunks.pop(0)
-        if start in seen:
-            continue
-        seen.add(start)
-        p, end = start, min(start + length, len(view))
-        while p + 8 <= end:
-            kind, size = _uint(view, p, 2), _uint(view, p + 2, 2)
-            data = p + 8
-            if data + size > end:
-                break
-            if kind == _MSG_CONTINUATION:
-                cont = _continuation(view, data, layout)
-                if cont:
-                    chunks.append(cont)
-            yield kind, data, size
-            p = data + size
-
-
-def _messages_v2(view, at, layout):
-    """(type, data offset, size) of each message of a version-2 ("OHDR") header."""
-    flags = view[at + 5] if at + 5 < len(view) else 0
-    p = at + 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
-    width = 1 << (flags & 0x03)
-    first = _uint(view, p, width)
-    if first is None:
-        return
-    chunks, seen = [(p + width, first)], set()
-    while chunks and len(seen) < _MAX_CHUNKS:
-        start, length = chunks.pop(0)
-        if start in seen:
-            continue
-        seen.add(start)
-        p, end = start, min(start + length, len(view))
-        header = 6 if flags & 0x04 else 4  # type, size, flags[, creation order]
-        while p + header <= end:
-            kind, size = view[p], _uint(view, p + 1, 2)
-            data = p + header
-            if data + size > end:
-                break
-            if kind == _MSG_CONTINUATION:
-                cont = _continuation(view, data, layout)
-                if cont:  # "OCHK" signature before, checksum after the messages
-                    chunks.append((cont[0] + 4, cont[1] - 8))
-            yield kind, data, size
-            p = data + size
-
-
-def _continuation(view, data, layout):
-    offset = _uint(view, data, layout.sizeof_addr)
-    length = _uint(view, data + layout.sizeof_addr, layout.sizeof_len)
-    if offset is None or length is None:
-        return None
-    return layout.base + offset, length
-
-
-def _messages(view, at, layout):
-    if view[at:at + 4] == b"OHDR":
-        return _messages_v2(view, at, layout) if view[at + 4:at + 5] == b"\x02" else iter(())
-    if view[at:at + 1] == b"\x01":
-        return _messages_v1(view, at, layout)
-    return iter(())
-
-
-def _attribute_parts(view, data, size, name):
-    """(datatype, dataspace, raw data) slices of the attribute message at
-    `data` if it is the attribute `name`; else None."""
-    msg = view[data:data + size]
-    if len(msg) < 8:
-        return None
-    version = msg[0]
-    name_size, type_size, space_size = (int.from_bytes(msg[i:i + 2], "little")
-                                        for i in (2, 4, 6))
-    if version == 1:
-        pad, p = _align8, 8
-    elif version in (2, 3):
-        if msg[1] & 0x03:  # datatype or dataspace shared: not followed here
-            return None
-        pad, p = (lambda n: n), (8 if version == 2 else 9)
-    else:
-        return None
-    if msg[p:p + name_size].rstrip(b"\0") != name:
-        return None
-    p += pad(name_size)
-    dtype = msg[p:p + type_size]
-    p += pad(type_size)
-    space = msg[p:p + space_size]
-    p += pad(space_size)
-    return dtype, space, msg[p:]
-
-
-def _element_count(space, sizeof_len):
-    """Elements in a dataspace message; None if it cannot be read."""
-    if len(space) < 4:
-        return None
-    version, rank = space[0], space[1]
-    if version == 1:
-        dims_at = 8
-    elif version == 2:
-        if space[3] == 2:  # null dataspace
-            return 0
-        dims_at = 4
-    else:
-        return None
-    count = 1
-    for i in range(rank):
-        dim = _uint(space, dims_at + i * sizeof_len, sizeof_len)
-        if dim is None:
-            return None
-        count *= dim
-    return count
 
 
 # -- the reader -----------------------------------------------------------------------
@@ -347,28 +120,49 @@ class H5Reader:
 
     Args:
         source: a file path, or the `bytes` of an HDF5 file (e.g. a member
-            of a `.keras` zip).
+            of a `.keras` zip). A path must name a regular file (else
+            `ModelFileError`, before anything could block); it is opened
+            once, and HDF5 reads through that descriptor.
         path: the file named in error messages.
         member: the archive member `source` holds, for error messages.
 
+    Attributes:
+        stored_elements: the values all datasets of the file hold together
+            (each one's data checked to lie in the file), which bounds the
+            weights a model rebuilt from the file may need.
+
     Raises:
         ModelFileError: the file is not HDF5, is damaged in a way HDF5
-            reports on opening, or would make HDF5 hang.
+            reports on opening, would make HDF5 hang, holds a link other
+            than a hard link, or a dataset stored otherwise than Keras
+            stores weights (`h5_layout`).
     """
 
     def __init__(self, source, path, member=None):
         self.path = path
         self._what = f"member {member}" if member else "HDF5 file"
+        self._where = f"{member}: " if member else ""
         self._fh = self._map = None
         self.file = None
+        self.stored_elements = self._stored_bytes = 0
         try:
             self._view = self._open_view(source)
-            self._layout = _Layout(self._view)
+            self._layout = hs.Layout(self._view)
+            self._steps = hs.Steps(len(self._view), self._refuse_steps)
+            self._headers = {}  # file offset: messages, parsed when first used
+            self._heaps = set()  # local heaps whose free list was followed
+            self._tree_nodes = set()  # group B-tree nodes walked
+            self._claims = {}  # file offset: the HDF5 structure there (`_claim`)
             self._collections = {}  # file offset: objects, walked when first used
             self._walked_all = False
-            target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+            # A path is read through the descriptor the guard mapped (h5py's
+            # file-object driver), never opened again: what HDF5 reads is
+            # what was checked, and could not be swapped for a FIFO.
+            target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else self._fh
+            if self._layout.root is not None:
+                self._header(self._layout.root)  # parsed (and paid for) before HDF5 does
             self.file = _h5py().File(target, "r")  # reads no group's links yet
-            self._check_local_heaps()
+            self._check_objects()
         except ModelFileError:
             self.close()
             raise
@@ -377,57 +171,157 @@ class H5Reader:
             prefix = f"{member} is not" if member else "not"
             raise ModelFileError(path, f"{prefix} a readable HDF5 file ({err})") from err
 
-    # -- local heaps -------------------------------------------------------------------
+    # -- every object, before h5py uses any ----------------------------------------
 
-    def _check_local_heaps(self):
-        """Follows the free list of every group's local heap before any of
-        the group's links is used: walking from the root, each group's heap
-        is checked before its links are listed, and a link's target is
-        recognised as a group from its object header, so only metadata is
-        read. If the walk meets damage (a group that cannot be listed or
-        opened), every local heap in the file is checked instead, by a scan
-        of all its bytes."""
+    def _check_objects(self):
+        """Walks every object the file's links reach, from the root: each
+        group's local heap is checked before its links are listed, each
+        link must be a hard link, and each dataset is checked by
+        `_check_dataset`. Only metadata is read. A group HDF5 cannot list
+        or open refuses the file: what is behind it was not checked."""
         h5py = _h5py()
-        root = _object_address(h5py.h5g.get_objinfo(self.file["/"].id, b"."))
-        seen, stack = set(), [(self.file.id, root)]
+        where = "/"  # what is being read, for the error
+        link_kinds = {h5py.h5l.TYPE_SOFT: "soft", h5py.h5l.TYPE_EXTERNAL: "external"}
         try:
+            root = _object_address(h5py.h5g.get_objinfo(self.file["/"].id, b"."))
+            # (the group's parent and name, or its open id; address; path)
+            seen, stack = {root}, [(self.file.id, None, root, "/")]
             while stack:
-                location, addr = stack.pop()
-                if addr in seen:
-                    continue
-                seen.add(addr)
-                self._check_heap_of(addr)  # before the links are listed
-                for name, kind, target in _links(location):
-                    if kind == h5py.h5l.TYPE_HARD and self._is_group(target):
-                        stack.append((h5py.h5g.open(location, name), target))
+                location, name, addr, group = stack.pop()
+                where = group
+                if name is not None:  # opened only now: few groups are open at once
+                    location = h5py.h5g.open(location, name)
+                self._check_group(addr, group)  # before its links are listed
+                prefix = group.rstrip("/") + "/"
+                for name, link, target in _links(location, self._steps):
+                    path = prefix + name.decode("utf8", "replace")
+                    if link != h5py.h5l.TYPE_HARD:
+                        self._refuse(f"{path!r} " + h5_layout.link_problem(
+                            link_kinds.get(link, "user-defined")))
+                    if target in seen:
+                        continue  # a second hard link to a checked object
+                    seen.add(target)
+                    where = path
+                    self._header(target)  # parsed (and paid for) before HDF5 reads it
+                    kind = h5py.h5g.get_objinfo(location, name).type
+                    if kind == h5py.h5g.GROUP:
+                        stack.append((location, name, target, path))
+                    elif kind == h5py.h5g.DATASET:
+                        self._check_dataset(location, name, target, path)
         except ModelFileError:
             raise
-        except H5_ERRORS:
-            looping = _find_looping_local_heap(self._view, self._layout)
-            if looping is not None:
-                self._refuse_heap(looping)
+        except H5_ERRORS as err:
+            raise ModelFileError(self.path, f"damaged {self._what}: {where!r} cannot be read "
+                                            f"({err}); what lies behind it cannot be checked, so "
+                                            "the file is refused.") from err
 
-    def _is_group(self, addr):
-        """Whether the object header at `addr` is a group's (it has a symbol
-        table, link info or link message)."""
-        return any(kind in _GROUP_MESSAGES for kind, _, _ in
-                   _messages(self._view, self._layout.base + addr, self._layout))
+    def _check_dataset(self, location, name, addr, path):
+        """Refuses a dataset stored otherwise than Keras stores weights,
+        first from its object header, then (opened) from HDF5's own view of
+        it, and counts the values it holds."""
+        messages = self._header(addr)
+        self._check_header(messages, f"dataset {path!r}")
+        problem = h5_layout.header_problem(messages, self._view)
+        if problem is None:
+            dsid = _h5py().h5d.open(location, name)
+            problem, values, nbytes = h5_layout.opened_problem(dsid, len(self._view))
+        if problem is not None:
+            self._refuse(f"dataset {path!r} {problem}")
+        self.stored_elements += values
+        self._stored_bytes += nbytes
+        if self._stored_bytes > len(self._view):
+            raise ModelFileError(self.path, f"damaged {self._what}: its datasets store "
+                                            f"{self._stored_bytes} bytes or more in a "
+                                            f"{len(self._view)}-byte file: their storage "
+                                            "overlaps.")
 
-    def _check_heap_of(self, addr):
-        heap = _group_heap(self._view, self._layout.base + addr, self._layout)
-        if heap is not None:
+    def _refuse(self, problem):
+        raise ModelFileError(self.path, f"{self._where}{problem}.")
+
+    def _header(self, addr):
+        """The messages of the object header at address `addr` (parsed once)."""
+        at = self._layout.base + addr
+        if at not in self._headers:
+            self._claim(at, ("an object header",))
+            messages = hs.KeptMessages(hs.header_messages(self._view, at, self._layout,
+                                                          self._steps))
+            for kind, data, _ in messages:
+                cont = hs.continuation(self._view, data, self._layout) \
+                    if kind == hs.MSG_CONTINUATION else None
+                if cont:  # HDF5 caches each chunk under its address
+                    self._claim(cont[0], ("a continuation of the object header at byte", at))
+            self._headers[at] = messages
+        return self._headers[at]
+
+    def _check_group(self, addr, path):
+        """Checks what HDF5 follows when it lists the links of the group at
+        `addr`: the free list of its local heap (each heap once) and its
+        B-tree (each node once in the file: a node reached twice is a cycle
+        or a node shared, which HDF5 would follow forever, or once per
+        path). Groups that keep their links in a fractal heap are refused
+        (`h5_layout`)."""
+        messages = self._header(addr)
+        self._check_header(messages, f"group {path!r}")
+        table = hs.symbol_table(self._view, messages, self._layout)
+        if table is None:
+            return
+        btree, heap = table
+        if heap is not None and self._layout.base + heap not in self._heaps:
             at = self._layout.base + heap
-            if _free_list_loops(self._view, at, self._layout):
-                self._refuse_heap(at)
+            self._heaps.add(at)
+            self._claim(at, ("a local heap",))
+            data = hs.heap_data(self._view, at, self._layout)
+            if data is not None:
+                self._claim(data, ("the data block of the local heap at byte", at))
+            if hs.free_list_loops(self._view, at, self._layout, self._steps):
+                raise ModelFileError(self.path, f"damaged {self._what}: the free list of the "
+                                                f"HDF5 local heap at byte {at} is a cycle.")
+        if btree is not None:
+            nodes, leaves, again = hs.btree_nodes(self._view, self._layout.base + btree,
+                                                self._layout, self._steps)
+            if again is None:
+                again = next((at for at in nodes if at in self._tree_nodes), None)
+            if again is not None:
+                raise ModelFileError(self.path, f"damaged {self._what}: group {path!r}: its "
+                                                f"B-tree reaches the node at byte {again} twice "
+                                                "(a cycle, or a node shared).")
+            self._tree_nodes.update(nodes)
+            for at in nodes:
+                self._claim(at, ("a group B-tree node",))
+            for at in leaves:
+                self._claim(at, ("a symbol table node",))
 
-    def _refuse_heap(self, at):
-        raise ModelFileError(self.path, f"damaged {self._what}: the free list of the HDF5 "
-                                        f"local heap at byte {at} is a cycle.")
+    def _claim(self, at, what):
+        """Records that HDF5 will load `what` (a tuple whose first item
+        names it) from file offset `at`. HDF5's metadata cache keeps one
+        entry per address: two structures at one address (two local heaps
+        given one data block, a heap's data where an object header is)
+        crash it, so they are refused."""
+        held = self._claims.setdefault(at, what)
+        if held != what:
+            first = " ".join(map(str, held))
+            raise ModelFileError(self.path, f"damaged {self._what}: byte {at} holds both "
+                                            f"{first} and {' '.join(map(str, what))}.")
+
+    def _check_header(self, messages, what):
+        """Refuses an object whose header keeps links or attributes in a
+        fractal heap (HDF5's dense storage, `h5_layout`)."""
+        for kind, data, size in messages:
+            problem = h5_layout.dense_storage_problem(
+                kind, bytes(self._view[data:data + size]), self._layout.sizeof_addr)
+            if problem:
+                self._refuse(f"{what} {problem}")
+
+    def _refuse_steps(self, limit):
+        raise ModelFileError(self.path, f"damaged {self._what}: checking its HDF5 structures "
+                                        f"takes more than {limit} steps, more than a file of "
+                                        f"{len(self._view)} bytes can need (its structures "
+                                        "overlap or go round in circles).")
 
     def _open_view(self, source):
         if isinstance(source, (bytes, bytearray)):
             return source if isinstance(source, bytes) else bytes(source)  # bytes: no copy
-        self._fh = open(source, "rb")  # noqa: SIM115 - held open for the map, closed in close()
+        self._fh = open_regular(source)  # held open for the map and h5py; closed in close()
         if os.fstat(self._fh.fileno()).st_size == 0:
             return b""  # nothing to map; h5py refuses an empty file
         self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -479,18 +373,18 @@ class H5Reader:
             self._walk_all_collections()
             return
         dtype, space, raw = parts
-        if not dtype or dtype[0] & 0x0F != _CLASS_VLEN:
+        if not dtype or dtype[0] & 0x0F != hs.CLASS_VLEN:
             raise ModelFileError(self.path, f"attribute {name!r}: damaged datatype.")
         elem = 8 + self._layout.sizeof_addr  # length (4), heap address, object index (4)
-        stored = _element_count(space, self._layout.sizeof_len)
+        stored = hs.element_count(space, self._layout.sizeof_len)
         if stored != count or len(raw) < count * elem:
             raise ModelFileError(self.path, f"attribute {name!r}: damaged dataspace or data.")
         total = 0
         for i in range(count):
             at = i * elem
-            length = _uint(raw, at, 4)
-            heap = _uint(raw, at + 4, self._layout.sizeof_addr)
-            index = _uint(raw, at + 4 + self._layout.sizeof_addr, 4)
+            length = hs.uint(raw, at, 4)
+            heap = hs.uint(raw, at + 4, self._layout.sizeof_addr)
+            index = hs.uint(raw, at + 4 + self._layout.sizeof_addr, 4)
             if heap == 0:
                 continue  # a null string: nothing is read
             objects = self._collection(self._layout.base + heap)
@@ -509,8 +403,9 @@ class H5Reader:
         (None if there is none), refusing one HDF5 would loop on."""
         if at not in self._collections:
             objects = None
-            if _is_collection(self._view, at):
-                objects = _walk_heap(self._view, at, self._layout.sizeof_len)
+            if hs.is_collection(self._view, at):
+                self._claim(at, ("a global heap",))
+                objects = hs.walk_heap(self._view, at, self._layout.sizeof_len, self._steps)
                 if objects is None:
                     raise ModelFileError(self.path, f"damaged {self._what}: the HDF5 global "
                                                     f"heap at byte {at} is corrupt (its object "
@@ -531,11 +426,11 @@ class H5Reader:
     def _find_attribute(self, obj, name):
         h5py = _h5py()
         oid = obj["/"].id if isinstance(obj, h5py.File) else obj.id
-        at = self._layout.base + _object_address(h5py.h5g.get_objinfo(oid, b"."))
+        addr = _object_address(h5py.h5g.get_objinfo(oid, b"."))
         key = name.encode("utf8")
-        for kind, data, size in _messages(self._view, at, self._layout):
-            if kind == _MSG_ATTRIBUTE:
-                parts = _attribute_parts(self._view, data, size, key)
+        for kind, data, size in self._header(addr):
+            if kind == hs.MSG_ATTRIBUTE:
+                parts = hs.attribute_parts(self._view, data, size, key)
                 if parts is not None:
                     return parts
         return None

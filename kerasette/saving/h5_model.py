@@ -17,7 +17,7 @@ import numpy as np
 
 from kerasette.saving import training_config as tc
 from kerasette.saving import weights_h5
-from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, too_large
+from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, rebuilding, too_large
 from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
 
 _log = logging.getLogger("kerasette")
@@ -119,7 +119,8 @@ def load_model_h5(path, custom_objects=None, compile=True, safe_mode=True):
             # Read only when used: compile=False loads past a damaged one.
             train_config = (_attr_json(reader, f, "training_config", required=False)
                             if compile else None)
-            model = build_model(model_config, path, custom_objects, safe_mode)
+            with rebuilding(path, reader.stored_elements):  # no larger than the weights
+                model = build_model(model_config, path, custom_objects, safe_mode)
             if not model.built:
                 raise ModelFileError(path, "the model config declares no input shape.")
             if "model_weights" not in f:

@@ -49,6 +49,7 @@ from kerasette.saving.keras_zip import (
     load_members,
     model_members,
 )
+from kerasette.saving.sources import not_regular
 
 ASSETS = "assets"
 # What a Keras 3 model folder may hold: a save replaces only these names
@@ -104,11 +105,11 @@ def save_model_dir(model, path, include_optimizer=True, overwrite=True):
     check_replaceable(path, overwrite)
     members = model_members(model, include_optimizer)
     real = atomic.target_of(path)
-    modes = {name: atomic.mode_of(os.path.join(real, name)) for name, _ in members}
+    olds = {name: atomic.stat_of(os.path.join(real, name)) for name, _ in members}
 
     def write(tmp):
         for name, data in members:
-            _write_file(os.path.join(tmp, name), data, modes[name])
+            _write_file(os.path.join(tmp, name), data, olds[name])
 
     atomic.replace_directory(path, write, MEMBERS)
 
@@ -120,18 +121,15 @@ def _strip(path):
     return stripped or path
 
 
-def _write_file(path, data, mode):
-    # O_EXCL: the temporary folder is ours and fresh; nothing may be there.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-        if mode is not None:
-            os.chmod(path, mode)  # keep what the user set on the old file
-    finally:
-        os.close(fd)
+def _write_file(path, data, old):
+    """Writes `data` to the new file `path` in the temporary folder (ours and
+    fresh: `open_temp`'s O_EXCL), fsync'ed, with what the user set on the
+    file it replaces, `old` (an `os.stat` result or None)."""
+    with atomic.open_temp(path) as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    atomic.keep_attributes(path, old)
 
 
 def check_replaceable(path, overwrite=True):
@@ -313,8 +311,7 @@ class _DirMembers:
     def _read_fd(self, fd, name, max_bytes):
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ModelFileError(self._path, f"{name} is not a regular file (a folder, FIFO or "
-                                             "device); refused.")
+            raise not_regular(self._path, info.st_mode, member=name)
         size = info.st_size
         if max_bytes is not None and size > max_bytes:
             raise ModelFileError(self._path, f"{name} holds {size} bytes, more than the "

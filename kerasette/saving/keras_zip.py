@@ -21,8 +21,10 @@ the archive and the folder only store them.
 
 The archive members are stored uncompressed, as Keras writes them. Saving
 goes through a temporary file in the same folder and `os.replace`; loading
-never runs code from the file (no pickle, no marshalled lambdas), and every
-problem with a file is a `ModelFileError` naming it.
+opens only a regular file (`sources.open_regular`), reads each member in
+bounded memory, within the sizes it declares (`zip_member`), never runs
+code from the file (no pickle, no marshalled lambdas), and every problem
+with a file is a `ModelFileError` naming it.
 
 Optimizer slots: kerasette's slot order equals Keras 3's for Adam, AdamW,
 Adamax, Adagrad, Adadelta, Nadam and RMSprop (per variable interleaved
@@ -45,9 +47,10 @@ import zipfile
 
 import numpy as np
 
-from kerasette.saving import atomic
-from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, too_large
+from kerasette.saving import atomic, zip_member
+from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, rebuilding, too_large
 from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
+from kerasette.saving.sources import open_regular
 
 KERAS3_VERSION = "3.15.1"  # the Keras 3 dialect written (and checked against)
 
@@ -55,11 +58,6 @@ METADATA = "metadata.json"
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 WEIGHTS_NPZ = "model.weights.npz"
-
-# A member whose declared size is above this and far above its stored size
-# is refused before it is read (decompression bombs), as Keras 3 does.
-_BOMB_FLOOR = 1 << 28
-_BOMB_RATIO = 100
 
 _VARIANCE_SCALING = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
                      "LecunNormal", "LecunUniform", "VarianceScaling"}
@@ -166,8 +164,8 @@ def _atomic_zip(path, write):
     """Calls `write(zf)` with a zip open on a temporary file, then renames
     it over `path` (`kerasette.saving.atomic`)."""
 
-    def write_file(tmp):
-        with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+    def write_file(fh):
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
             write(zf)
 
     atomic.write_atomically(path, write_file)
@@ -409,14 +407,14 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
             file, one that does not fit its own config, or one that holds code.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ModelFileError(path, "no such file")
-    try:
-        zf = zipfile.ZipFile(path, "r")
-    except Exception as err:  # zipfile raises many types (struct.error, EOFError...) on damage
-        raise ModelFileError(path, f"not a .keras zip archive ({err})") from err
-    with zf:
-        return load_members(_ZipMembers(zf, path), path, custom_objects, compile)
+    with open_regular(path) as fh:  # a FIFO or a device is refused, never read
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            zf = zipfile.ZipFile(fh, "r")
+        except Exception as err:  # zipfile raises many types (struct.error, EOFError...) on damage
+            raise ModelFileError(path, f"not a .keras zip archive ({err})") from err
+        with zf:
+            return load_members(_ZipMembers(zf, path, size), path, custom_objects, compile)
 
 
 class _ZipMembers:
@@ -424,15 +422,18 @@ class _ZipMembers:
 
     container, noun = "archive", "member"
 
-    def __init__(self, zf, path):
-        self._zf, self._path = zf, path
+    def __init__(self, zf, path, size):
+        self._zf, self._path, self._size = zf, path, size
         self._names = set(zf.namelist())
 
     def has(self, name):
         return name in self._names
 
     def read(self, name, max_bytes=None):
-        return _read_member(self._zf, self._path, name, max_bytes)
+        # JSON members inflate to at most the archive's size (a config
+        # that builds a model costs far more than its bytes).
+        ratio = zip_member.JSON_RATIO if name.endswith(".json") else zip_member.WEIGHTS_RATIO
+        return zip_member.read_member(self._zf, self._path, name, self._size, max_bytes, ratio)
 
 
 def load_members(members, path, custom_objects=None, compile=True):
@@ -464,7 +465,6 @@ def load_members(members, path, custom_objects=None, compile=True):
         if not isinstance(metadata, dict):
             raise ModelFileError(path, f"{METADATA} is not a JSON object.")
     _refuse_code(config, path)
-    model = _model_from_config(config, path, custom_objects)
     if not members.has(WEIGHTS):
         extra = (" (it holds npz weights, which kerasette does not read)"
                  if members.has(WEIGHTS_NPZ) else "")
@@ -472,6 +472,9 @@ def load_members(members, path, custom_objects=None, compile=True):
                                    f"{members.noun}{extra}.")
     raw = members.read(WEIGHTS)
     with H5Reader(raw, path, member=WEIGHTS) as reader:
+        # Built once the weights are checked, no larger than what they hold.
+        with rebuilding(path, reader.stored_elements):
+            model = _model_from_config(config, path, custom_objects)
         f = reader.file
         try:
             plan = _weights_plan(reader, f, model)
@@ -489,32 +492,6 @@ def load_members(members, path, custom_objects=None, compile=True):
     if opt_arrays is not None:
         _restore_optimizer(model, opt_arrays, path)
     return model
-
-
-def _read_member(zf, path, name, max_bytes=None):
-    """The bytes of member `name`, after its declared sizes are checked
-    against the archive's size (and `max_bytes`), so a damaged size field
-    cannot make zipfile allocate gigabytes."""
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise ModelFileError(path, f"the archive has no {name} member.") from None
-    if info.file_size > _BOMB_FLOOR and info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
-        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes from "
-                                   f"{info.compress_size} stored: refused as a zip bomb.")
-    archive = os.path.getsize(path)
-    if info.compress_size > archive or (info.compress_type == zipfile.ZIP_STORED
-                                        and info.file_size > archive):
-        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes "
-                                   f"({info.compress_size} stored) in a {archive}-byte "
-                                   "archive: the archive is damaged.")
-    if max_bytes is not None and info.file_size > max_bytes:
-        raise ModelFileError(path, f"member {name} declares {info.file_size} bytes, more than "
-                                   f"the {max_bytes} allowed for it.")
-    try:
-        return zf.read(name)
-    except Exception as err:  # BadZipFile (bad CRC), zlib.error, EOFError, OSError...
-        raise ModelFileError(path, f"cannot read member {name} ({err})") from err
 
 
 def _read_json(members, path, name):

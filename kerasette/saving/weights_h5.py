@@ -15,6 +15,7 @@ is assigned, so a file that does not fit leaves the model untouched.
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -87,16 +88,22 @@ def write_v3_file(f, model):
 
 
 def atomic_write(path, write):
-    """Calls `write(f)` with an h5py file open on a temporary file in the
-    same folder, then renames it over `path`: a crash never leaves a
-    half-written file where a good one was (`kerasette.saving.atomic`)."""
+    """Calls `write(f)` with an h5py file open in memory, then writes its
+    bytes to a temporary file in the same folder and renames it over
+    `path`: a crash never leaves a half-written file where a good one was
+    (`kerasette.saving.atomic`).
+
+    HDF5 writes to memory, never to the disk: on a full disk or at a
+    file-size limit it reported "Can't decrement id ref count", kept the
+    failed file open, and could crash the process. The plain write that
+    follows fails with an `OSError` that `atomic` turns into a `SaveError`
+    naming `path`. The cost is the file's size in memory while saving.
+    """
     h5py = _h5py()
-
-    def write_file(tmp):
-        with h5py.File(tmp, "w") as f:
-            write(f)
-
-    atomic.write_atomically(path, write_file)
+    image = io.BytesIO()
+    with h5py.File(image, "w") as f:
+        write(f)
+    atomic.write_atomically(path, lambda fh: fh.write(image.getbuffer()))
 
 
 def save_weights(model, path, overwrite=True):

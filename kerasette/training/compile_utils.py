@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette import ops
@@ -34,18 +38,35 @@ class CompiledLoss:
 
 
 def _single_weight(loss_weights):
+    """`loss_weights` for a model with one output, as a float.
+
+    Raises:
+        ValueError: naming what was received, for anything but one finite,
+            non-negative number (alone, in a list of one, or in a dict of
+            one): NaN or infinity would turn every weight into NaN, and a
+            negative weight makes training climb the loss.
+    """
     if loss_weights is None:
         return 1.0
-    if isinstance(loss_weights, (list, tuple)):
-        if len(loss_weights) != 1:
-            raise ValueError("This model has one output, so `loss_weights` takes one value. "
-                             f"Received: {loss_weights!r}")
-        loss_weights = loss_weights[0]
-    if isinstance(loss_weights, dict):
-        if len(loss_weights) != 1:
-            raise ValueError(f"`loss_weights` has {len(loss_weights)} entries for one output.")
-        loss_weights = next(iter(loss_weights.values()))
-    return float(loss_weights)
+    value = loss_weights
+    if isinstance(value, (list, tuple, dict)):
+        if len(value) != 1:
+            raise ValueError(
+                "Argument `loss_weights` must hold one weight: this model has one output. "
+                f"Received: {len(value)} entries, loss_weights={loss_weights!r}")
+        value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            "Argument `loss_weights` must be a number (the factor of the loss), a list of one "
+            f"number, or a dict {{output name: number}}. Received: loss_weights={loss_weights!r}")
+    if not 0 <= value < float("inf"):
+        raise ValueError(
+            "Argument `loss_weights` must be a finite, non-negative number: NaN or infinity "
+            "turns every weight into NaN, and a negative factor makes training climb the "
+            f"loss. Received: loss_weights={loss_weights!r}")
+    return float(value)
 
 
 class CompiledMetrics:

@@ -54,7 +54,11 @@ def as_samples(x, name):
     if isinstance(x, (list, tuple)):
         arr = _list_to_array(x, name)
         if arr.dtype == np.float64:
-            arr = arr.astype(_backend.floatx())
+            try:
+                with np.errstate(over="raise"):
+                    arr = arr.astype(_backend.floatx())
+            except FloatingPointError:
+                pass  # kept as float64, so the checks can name the number too large
         return arr
     if _is_array_like(x):
         return np.asarray(x)
@@ -62,6 +66,11 @@ def as_samples(x, name):
     if isinstance(x, dict):
         hint = (" Dicts of named inputs are for functional models, which kerasette does not "
                 "have; pass the array itself.")
+    elif isinstance(x, (set, frozenset)):
+        hint = (" A set has no order, so its items cannot be matched with the other "
+                "arguments' samples: pass a list or an array.")
+    elif isinstance(x, (str, bytes)):
+        hint = f" The string {x[:60]!r} is not data: load what it names into an array first."
     raise TypeError(
         f"Argument `{name}` must be a NumPy array, a list, an h5py dataset, a generator or a "
         f"kerasette.utils.Sequence. Received: {type(x).__name__}.{hint}"
@@ -129,6 +138,10 @@ def _check_numeric(arr, name):
                 f"`np.asarray({name}, dtype='float32')`.")
     raise TypeError(f"Argument `{name}` must hold numbers. Received: an array of dtype "
                     f"{arr.dtype}{hint}")
+
+
+# The largest class weight the float32 weight table holds.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class Batch:
@@ -397,10 +410,12 @@ def check_class_weight(class_weight):
             raise ValueError("Argument `class_weight` must have non-negative integer class "
                              f"indices as keys. Received: key {key!r} in "
                              f"class_weight={class_weight!r}")
-        if not isinstance(value, numbers.Real) or value < 0:
-            raise ValueError("Argument `class_weight` must have non-negative numbers as "
-                             f"values. Received: {value!r} for class {key} in "
-                             f"class_weight={class_weight!r}")
+        # NaN passes `value < 0`; NaN, infinity or a weight float32 cannot hold
+        # turns the loss, then every weight, into NaN.
+        if not isinstance(value, numbers.Real) or not 0 <= value <= _FLOAT32_MAX:
+            raise ValueError("Argument `class_weight` must have finite, non-negative numbers "
+                             "as values (0 leaves a class out of the loss). Received: "
+                             f"{value!r} for class {key} in class_weight={class_weight!r}")
     return class_weight
 
 
@@ -408,8 +423,9 @@ def is_batch_source(x) -> bool:
     """Generators, iterators and Sequences: data that arrives batched."""
     if isinstance(x, Sequence):
         return True
-    if isinstance(x, (np.ndarray, list, tuple, dict, Tensor)) or _is_h5_dataset(x):
-        return False
+    if isinstance(x, (np.ndarray, list, tuple, dict, set, frozenset, str, bytes, Tensor)
+                  ) or _is_h5_dataset(x):
+        return False  # samples, or a mistake that as_samples names
     # Device arrays and pandas objects have __getitem__ and __len__ too, but
     # they hold samples, not batches.
     if _backend.get_backend().is_array(x) or _is_array_like(x):

@@ -8,6 +8,8 @@ Host floats are read only for display and at epoch end.
 
 from __future__ import annotations
 
+import _thread
+import functools
 import numbers
 import warnings
 
@@ -28,8 +30,43 @@ from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
 
 
+class _CallLock(_thread.RLock):
+    """A model's lock for `fit`, `evaluate`, `predict` and the `*_on_batch`
+    methods. Re-entrant, so a callback or a custom step may call `predict`
+    inside `fit`; copied and pickled as a new, free lock (a lock belongs to
+    one process), so models stay deep-copyable and picklable."""
+
+    def __reduce__(self):
+        return (_CallLock, ())
+
+
+def _one_call_at_a_time(method):
+    """Runs `method` holding the model's lock, so that calls from several
+    threads on one model run one after another: they share the model's
+    metric state, weights and scratch buffers, and two `evaluate` calls
+    interleaving batches reported each other's results. The lock costs
+    well under a microsecond per call and nothing per step."""
+
+    @functools.wraps(method)
+    def one_at_a_time(self, *args, **kwargs):
+        lock = self.__dict__.get("_call_lock")
+        if lock is None:  # made on first use; setdefault is atomic, so one per model
+            lock = self.__dict__.setdefault("_call_lock", _CallLock())
+        with lock:
+            return method(self, *args, **kwargs)
+
+    return one_at_a_time
+
+
 class Trainer:
-    """The training API of `Model` (mixed in)."""
+    """The training API of `Model` (mixed in).
+
+    Threads: `fit`, `evaluate`, `predict` and the `*_on_batch` methods may
+    be called on one model from several threads; each call holds the
+    model's lock, so they run one after another (a `predict` sent while
+    another thread runs `fit` waits for `fit` to end). Different models run
+    in parallel. Calling the model itself (`model(x)`) takes no lock.
+    """
 
     _compiled = False
     stop_training = False
@@ -48,7 +85,8 @@ class Trainer:
                 `kerasette.losses.Loss`, or a function `fn(y_true, y_pred)`.
             metrics: list of names (`"accuracy"`, `"acc"`, `"mae"`, ...),
                 `Metric` objects or functions; reported under the name given.
-            loss_weights: a scalar multiplying the loss.
+            loss_weights: a finite, non-negative number multiplying the loss
+                (or a list or dict holding one, for the one output).
             weighted_metrics: metrics that take `sample_weight`/`class_weight`.
             run_eagerly, steps_per_execution, jit_compile: accepted for
                 compatibility; kerasette always runs eagerly.
@@ -60,7 +98,8 @@ class Trainer:
             >>> m.metrics_names
             ['loss', 'mae']
         """
-        validation.check_compile(self.compile, optimizer, loss, metrics, weighted_metrics, kwargs)
+        validation.check_compile(self.compile, optimizer, loss, metrics, weighted_metrics, kwargs,
+                                 loss_weights=loss_weights)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = loss
         self.compiled_loss = CompiledLoss(loss, loss_weights)
@@ -109,6 +148,7 @@ class Trainer:
         return LazyLogs(self.compiled_metrics.results)
 
     # -- fit -----------------------------------------------------------------------------------
+    @_one_call_at_a_time
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -259,6 +299,7 @@ class Trainer:
         return logs
 
     # -- evaluate / predict ----------------------------------------------------------------------
+    @_one_call_at_a_time
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics of the model on data, in inference mode.
@@ -283,6 +324,7 @@ class Trainer:
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """The model's outputs for `x`, as one NumPy array (float32).
 
@@ -317,6 +359,7 @@ class Trainer:
         return np.concatenate(outputs, axis=0)
 
     # -- single batches -----------------------------------------------------------------------
+    @_one_call_at_a_time
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
         """One optimisation step on one batch; returns its loss (and metrics)."""
@@ -331,6 +374,7 @@ class Trainer:
             self.train_step(batch)
         return self._batch_result(return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         """Loss (and metrics) of one batch in inference mode."""
         x, y, sample_weight = validation.check_on_batch(self, "test_on_batch", x, y,
@@ -343,11 +387,13 @@ class Trainer:
             self.test_step(batch)
         return self._batch_result(return_dict)
 
+    @_one_call_at_a_time
     def predict_on_batch(self, x):
         """The outputs for one batch, as a NumPy array."""
-        batch = data_module.to_device(data_module.as_samples(x, "x")
-                                      if not isinstance(x, Tensor) else x,
-                                      x_dtype=self._x_dtype())
+        if not isinstance(x, Tensor):
+            x = data_module.as_samples(x, "x")
+            validation.check_predict_on_batch(self, x)
+        batch = data_module.to_device(x, x_dtype=self._x_dtype())
         return self(batch.x, training=False).numpy()
 
     def _batch_result(self, return_dict):

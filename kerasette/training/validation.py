@@ -11,9 +11,12 @@ received, e.g. "Argument `batch_size` must be a positive integer.
 Received: batch_size=0".
 
 Cost: scalar checks are free; each float array gets one pass (in chunks,
-so no full-size temporary) for NaN and infinity, and labels one more; none
-of it runs per step. h5py datasets and generators are checked only for
-what they show without being read.
+judged by their minimum and maximum, so no temporary) for NaN, infinity
+and values beyond the dtype it is cast to (float64's 1e300 is float32's
+infinity), and labels one more; none of it runs per step. Integer arrays
+are read only when a value could be out of range (negative sample
+weights). h5py datasets and generators are checked only for what they
+show without being read.
 """
 
 from __future__ import annotations
@@ -21,17 +24,21 @@ from __future__ import annotations
 import difflib
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 
 from kerasette import backend as _backend
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
+from kerasette.autodiff.tensor import Tensor
 from kerasette.training import data as data_module
 from kerasette.training.compile_utils import _ACCURACY_NAMES  # resolved later, from shapes
+from kerasette.training.compile_utils import _single_weight
 
-# Elements per chunk of the NaN/infinity scan: the boolean temporary stays
-# at 256 KiB, whatever the size of the training set.
+# Elements per chunk of the value scan (NaN, infinity, range): only a chunk
+# that fails is searched for its row, with boolean temporaries of 256 KiB,
+# whatever the size of the training set.
 _FINITE_CHUNK = 1 << 18
 
 # tf.keras 2 arguments of fit/evaluate/predict that do nothing here:
@@ -120,7 +127,8 @@ def check_kwargs(method, kwargs, ignored=()):
 
 
 # -- compile ------------------------------------------------------------------------------
-def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kwargs):
+def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kwargs,
+                  loss_weights=None):
     """Checks `compile`'s arguments before anything is resolved.
 
     Unknown names of losses and metrics fail here, before `compile` sets
@@ -131,7 +139,8 @@ def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kw
     Raises:
         TypeError: for an unknown keyword argument.
         ValueError: for a missing loss, a class where an instance is
-            needed, or an unknown metric name.
+            needed, an unknown metric name, or `loss_weights` that is not
+            one finite, non-negative number.
     """
     check_kwargs(compile_method, kwargs)
     if isinstance(optimizer, type):
@@ -143,6 +152,7 @@ def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kw
                          "or loss='sparse_categorical_crossentropy'.")
     if isinstance(loss, (str, dict)):
         losses_module.get(loss)  # an unknown name fails before compile sets anything
+    _single_weight(loss_weights)
     for what, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
         if value is None or isinstance(value, dict):
             continue  # dicts get their own message from compile
@@ -224,7 +234,9 @@ def check_evaluate(model, x, y, sample_weight, kwargs, *, batch_size, steps):
 def check_predict(model, x, kwargs, *, batch_size, steps):
     """Checks `predict`'s arguments; returns `x`.
 
-    NaN in `x` is not an error here: it only makes the matching outputs NaN.
+    NaN and infinity in `x` are not errors here: they only make the matching
+    outputs NaN. A finite value the model's dtype cannot hold (1e300 for
+    float32) is, since the user's data looks fine and the output would not.
     """
     check_kwargs(model.predict, kwargs, _IGNORED_KWARGS)
     positive_int(batch_size, "batch_size", allow_none=True)
@@ -234,9 +246,17 @@ def check_predict(model, x, kwargs, *, batch_size, steps):
                          "e.g. model.predict(x_test).")
     if data_module.is_batch_source(x):
         return x
+    given = x
     x = _samples(x, "x", "predict")
+    _check_parts(model, given, "x", None)
     _check_input_shape(model, x, "x")
+    _check_values(x, "x", "x", _input_dtype(model), nonfinite_ok=True)
     return _expand_1d(x)
+
+
+def check_predict_on_batch(model, x):
+    """`predict_on_batch`'s one check: values of `x` its dtype can hold."""
+    _check_values(x, "x", "x", _input_dtype(model), nonfinite_ok=True)
 
 
 def check_on_batch(model, method, x, y, sample_weight, class_weight=None):
@@ -262,6 +282,7 @@ def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", 
     checked against the output; validation data never builds the model.
     """
     x_name, y_name, sw_name = names
+    given_x, given_y = x, y
     x = _samples(x, x_name, method)
     if y is None and needs_y:
         raise ValueError(f"Argument `{y_name}` is missing: {method}() needs targets for the "
@@ -269,13 +290,19 @@ def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", 
                          "(x, y) batches.")
     y = None if y is None else _samples(y, y_name, method)
     sample_weight = None if sample_weight is None else _samples(sample_weight, sw_name, method)
+    _check_parts(model, given_x, x_name, None if y is None else len(y))
+    _check_parts(None, given_y, y_name, len(x), role="output")
     _check_cardinality((x_name, x), (y_name, y), (sw_name, sample_weight))
     _check_input_shape(model, x, x_name)
-    _check_finite(x, x_name)
-    if y is not None and y is not x:  # an autoencoder's y is x: scanned already
-        _check_finite(y, y_name)
+    # NaN, infinity and values beyond the dtype each is cast to, in one pass each.
+    x_dtype = _input_dtype(model)
+    _check_values(x, x_name, "x", x_dtype)
+    y_dtype = None if y is None else data_module._label_dtype(y.dtype)
+    if y is not None and (y is not x or y_dtype != x_dtype):  # an autoencoder's y is x
+        _check_values(y, y_name, "y", y_dtype)
     if sample_weight is not None:
-        _check_finite(sample_weight, sw_name)
+        _check_values(sample_weight, sw_name, "sample_weight", _backend.floatx(),
+                      non_negative=True)
     if y is not None:
         out_shape = _output_shape(model, x if build else None)
         if out_shape is not None:
@@ -299,6 +326,12 @@ def _samples(value, name, method):
     return arr
 
 
+def _input_dtype(model):
+    """The float dtype `x` is cast to, batch by batch: the model's."""
+    dtype = getattr(model, "_x_dtype", None)
+    return dtype() if callable(dtype) else _backend.floatx()
+
+
 def _expand_1d(x):
     """1-D `x` becomes one feature per sample, `(n,)` -> `(n, 1)` (a view),
     as tf.keras 2's data adapter does: `Dense(1, input_shape=[1])` then
@@ -306,6 +339,60 @@ def _expand_1d(x):
     if (isinstance(x, np.ndarray) or data_module.is_device_array(x)) and x.ndim == 1:
         return x.reshape(-1, 1)
     return x
+
+
+def _part_shapes(value):
+    """The shapes of the arrays in a tuple or list of two or more arrays
+    (what tf.keras 2 reads as one array per input), else None."""
+    if not isinstance(value, (tuple, list)) or len(value) < 2:
+        return None
+    shapes = []
+    for item in value:
+        array = item.data if isinstance(item, Tensor) else item
+        if not (isinstance(array, np.ndarray) or data_module.is_device_array(array)
+                or data_module._is_array_like(array)) or len(array.shape) == 0:
+            return None
+        shapes.append(tuple(array.shape))
+    return shapes
+
+
+def _check_parts(model, value, name, other_samples, role="input"):
+    """A `ValueError` for a tuple or list of arrays given as one input (or target).
+
+    tf.keras 2 reads a tuple or list of arrays as one array per input of a
+    multi-input model; stacked into one array, the parts became samples
+    ("x has 2 samples"). A tuple is always refused. A list of arrays is also
+    a list of samples (images, rows), so it is refused only when each part
+    is shaped like a whole `x` for this model, or, for a model whose input
+    shape is not known yet, holds as many samples as the other argument.
+    """
+    shapes = _part_shapes(value)
+    if shapes is None:
+        return
+    if isinstance(value, list):
+        expected = _expected_input_shape(model) if role == "input" else None
+        if expected is not None:
+            if not all(_dims_match(expected[1:], s[1:]) for s in shapes):
+                return
+        elif other_samples is None or other_samples == len(shapes) or any(
+                s[0] != other_samples for s in shapes):
+            return
+    var = _var(name)
+    listed = ", ".join(map(str, shapes[:3])) + (", ..." if len(shapes) > 3 else "")
+    takes = ("takes one input array" if role == "input"
+             else "has one output, so it takes one array of targets")
+    if all(len(s) == 1 for s in shapes):
+        joined = f"np.stack({var}, axis=-1) makes one column of each part"
+    else:
+        joined = f"np.concatenate({var}, axis=-1) joins the parts' last axes"
+        if role == "input" and len(set(shapes)) == 1:
+            joined += (f", or np.stack({var}, axis=1) stacks them on a new axis, for a model "
+                       f"built with input_shape={(len(shapes),) + shapes[0][1:]}")
+    raise ValueError(
+        f"Argument `{name}` is a {type(value).__name__} of {len(shapes)} arrays (shapes "
+        f"{listed}), but this model {takes}. tf.keras reads a tuple or list of arrays as one "
+        f"array per {role} of a multi-{role} model, which needs the functional API; "
+        f"kerasette does not have it yet. Pass one array: {joined}.")
 
 
 def _check_cardinality(*named):
@@ -321,18 +408,39 @@ def _check_cardinality(*named):
 
 
 def first_nonfinite_row(arr):
-    """The index of the first sample holding NaN or infinity, or None.
+    """The index of the first sample holding NaN or infinity, or None
+    (`first_invalid_row` with no range to respect)."""
+    return first_invalid_row(arr)
 
-    One pass over float arrays, in chunks of `_FINITE_CHUNK` elements so
-    the boolean temporary stays small; other dtypes cannot hold NaN and
-    h5py datasets are not read, so both return None at once. A device
-    array is scanned on the device (one value read back) and copied to
-    the host only when it does hold NaN or infinity, to find the row.
+
+def first_invalid_row(arr, dtype=None, non_negative=False, nonfinite_ok=False):
+    """The index of the first sample holding a value training cannot use, or None.
+
+    Such a value is NaN or infinity (unless `nonfinite_ok`: predict's inputs
+    may hold them), a finite number beyond the range of `dtype` (what the
+    array is cast to, batch by batch: float64's 1e300 is float32's
+    infinity), or, with `non_negative`, a number below zero.
+
+    One pass, in chunks of `_FINITE_CHUNK` elements, each judged by its
+    minimum and maximum (which NaN propagates), so the scan allocates
+    nothing; only a chunk that fails is searched for its row, with
+    chunk-sized temporaries. Arrays whose dtype holds no bad value (uint8
+    images, integers for a float32 model) are not read at all, nor are
+    h5py datasets. A device array is judged on the device (two numbers
+    read back) and copied to the host only when it holds a bad value, to
+    find the row.
+
+    Args:
+        arr: a host or device array of samples, or an h5py dataset.
+        dtype: the float dtype `arr` is cast to (None: no cast).
+        non_negative: refuse numbers below zero (sample weights).
+        nonfinite_ok: let NaN and infinity pass (predict's inputs).
     """
-    if arr.dtype.kind not in "fc" or arr.size == 0:
+    bounds = _bounds(arr.dtype, dtype, non_negative, nonfinite_ok)
+    if bounds is None or arr.size == 0:
         return None
     if data_module.is_device_array(arr):
-        if bool(_backend.get_backend().xp.isfinite(arr).all()):
+        if _device_within(arr, bounds, nonfinite_ok):
             return None
         arr = data_module.to_host(arr)
     if not isinstance(arr, np.ndarray):
@@ -340,24 +448,121 @@ def first_nonfinite_row(arr):
     per_sample = arr.size // len(arr)
     rows = max(1, _FINITE_CHUNK // max(per_sample, 1))
     for start in range(0, len(arr), rows):
-        finite = np.isfinite(arr[start:start + rows])
-        if not finite.all():
-            bad = ~finite.reshape(len(finite), -1).all(axis=1)
+        chunk = arr[start:start + rows]
+        if _within(chunk, bounds, nonfinite_ok):
+            continue
+        bad = _outside(chunk, bounds, nonfinite_ok).reshape(len(chunk), -1).any(axis=1)
+        if bad.any():
             return start + int(np.argmax(bad))
     return None
 
 
-def _check_finite(arr, name):
-    row = first_nonfinite_row(arr)
+def _bounds(arr_dtype, dtype, non_negative, nonfinite_ok):
+    """`(low, high)`: the values of `arr_dtype` that pass; `(None, None)`:
+    finite values pass (complex numbers, whose min and max are not
+    magnitudes); None: every value passes, so the array need not be read."""
+    kind = arr_dtype.kind
+    if kind == "c":
+        return None if nonfinite_ok else (None, None)
+    if kind == "f":
+        own_low, own_high = -float(np.finfo(arr_dtype).max), float(np.finfo(arr_dtype).max)
+    elif kind in "iu":
+        own_low, own_high = int(np.iinfo(arr_dtype).min), int(np.iinfo(arr_dtype).max)
+    else:
+        return None  # booleans
+    limit = float(np.finfo(dtype).max) if dtype is not None and np.dtype(
+        dtype).kind == "f" else float("inf")
+    low, high = max(own_low, -limit), min(own_high, limit)
+    if non_negative:
+        low = max(low, 0)
+    if (kind in "iu" or nonfinite_ok) and low <= own_low and high >= own_high:
+        return None  # no NaN to look for, and no value out of bounds
+    return low, high
+
+
+def _within(chunk, bounds, nonfinite_ok):
+    """Whether every value of a host chunk passes (no temporaries)."""
+    low, high = bounds
+    if low is None:
+        return bool(np.isfinite(chunk).all())
+    if nonfinite_ok:  # fmin/fmax skip NaN; an infinity sends the chunk to `_outside`
+        return bool(np.fmin.reduce(chunk, axis=None) >= low
+                    and np.fmax.reduce(chunk, axis=None) <= high)
+    return bool(chunk.min() >= low and chunk.max() <= high)
+
+
+def _outside(values, bounds, nonfinite_ok):
+    """The boolean mask of the values that fail (NaN compares False, so fails)."""
+    low, high = bounds
+    if low is None:
+        return ~np.isfinite(values)
+    ok = values >= low
+    ok &= values <= high
+    if nonfinite_ok:
+        ok |= ~np.isfinite(values)
+    return ~ok
+
+
+def _device_within(arr, bounds, nonfinite_ok):
+    """`_within` of a whole device array: reductions only, one read-back."""
+    b = _backend.get_backend()
+    xp = b.xp
+    low, high = bounds
+    if low is None:
+        return bool(xp.isfinite(arr).all())
+    if nonfinite_ok:
+        with warnings.catch_warnings():  # an all-NaN array: NaN, judged on the host
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = b.to_numpy(xp.stack((xp.nanmin(arr), xp.nanmax(arr))))
+    else:
+        lo, hi = b.to_numpy(xp.stack((xp.min(arr), xp.max(arr))))
+    return bool(lo >= low and hi <= high)
+
+
+# Per argument: what its dtype is, and what to do about a value beyond it.
+_CAST_ROLES = {
+    "x": ("the model's dtype", "Rescale the inputs first (e.g. standardise each feature)"),
+    "y": ("the dtype float labels are cast to", "Rescale the targets first"),
+    "sample_weight": ("the dtype sample weights are cast to",
+                      "Rescale the weights first (only their ratios matter)"),
+}
+
+
+def _check_values(arr, name, role, dtype=None, non_negative=False, nonfinite_ok=False):
+    """A `ValueError` naming the first value of `arr` that training cannot
+    use (see `first_invalid_row`): its sample, its index and the value."""
+    row = first_invalid_row(arr, dtype, non_negative, nonfinite_ok)
     if row is None:
         return
-    what = "NaN" if np.isnan(data_module.to_host(arr[row])).any() else "infinity"
+    sample = np.asarray(data_module.to_host(arr[row]))
+    bounds = _bounds(arr.dtype, dtype, non_negative, nonfinite_ok)
+    flat = _outside(sample.reshape(-1), bounds, nonfinite_ok)
+    at = int(np.argmax(flat))
+    value = _item(sample.reshape(-1)[at])
+    if np.isnan(value) or np.isinf(value):
+        what = "NaN" if np.isnan(value) else "infinity"
+        raise ValueError(
+            f"Argument `{name}` holds {what} in sample {row} ({name}[{row}]). Expected finite "
+            "numbers: one NaN in a batch turns the loss, and then every weight, into NaN. Drop "
+            f"or fill those samples first, e.g. keep = np.isfinite({_var(name)}).reshape("
+            f"len({_var(name)}), -1).all(axis=1)."
+        )
+    index = ", ".join(str(i) for i in (row,) + np.unravel_index(at, sample.shape))
+    if non_negative and value < 0:
+        raise ValueError(
+            f"Argument `{name}` holds {value!r} in sample {row} ({name}[{index}]). Expected "
+            "non-negative weights (0 leaves a sample out of the loss): a negative weight "
+            "rewards the model for getting that sample wrong, so the loss has no minimum and "
+            "training drives the weights without bound.")
+    cast, fix = _CAST_ROLES[role]
+    dtype_name = np.dtype(dtype).name
+    effect = ("the model's outputs for that sample" if nonfinite_ok
+              else "one infinity in a batch turns every weight")
     raise ValueError(
-        f"Argument `{name}` holds {what} in sample {row} ({name}[{row}]). Expected finite "
-        "numbers: one NaN in a batch turns the loss, and then every weight, into NaN. Drop or "
-        f"fill those samples first, e.g. keep = np.isfinite({_var(name)}).reshape("
-        f"len({_var(name)}), -1).all(axis=1)."
-    )
+        f"Argument `{name}` holds {value!r} in sample {row} ({name}[{index}]), beyond the "
+        f"range of {dtype_name}, {cast}: the largest {dtype_name} is "
+        f"{float(np.finfo(dtype_name).max):.8g}, so the cast each batch makes turns it into "
+        f"infinity, and {effect} into NaN. {fix}, or drop those samples.")
 
 
 def _var(name):
