@@ -27,7 +27,39 @@ SEED = 7
 # Saves the two versions in turn, forever; says so after the first save.
 SAVER = r"""
 import sys
+import time
+
 import kerasette as keras
+from kerasette.saving import atomic
+
+# A slow disk: each save's bytes go out in small pieces, so that most kills
+# land while a temporary file is being written. (Saves build the file in
+# memory and write it in one call, which a random kill would rarely catch.)
+# Only the speed of the writes changes: names, renames and sweeps are the
+# real ones.
+class SlowFile:
+    def __init__(self, fh):
+        self._fh = fh
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        for i in range(0, len(view), 2048):
+            self._fh.write(view[i:i + 2048])
+            time.sleep(0.0005)
+        return len(view)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self._fh.__exit__(*exc)
+
+
+real_open_temp = atomic.open_temp
+atomic.open_temp = lambda path: SlowFile(real_open_temp(path))
 
 target, first, second = sys.argv[1:4]
 versions = [keras.models.load_model(first), keras.models.load_model(second)]
