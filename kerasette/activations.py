@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Callable
 
 from kerasette import ops
-from kerasette.saving.registry import NameTable
+from kerasette.utils.registry import NameTable
 
 __all__ = [
     "deserialize",

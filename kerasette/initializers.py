@@ -38,7 +38,7 @@ import numpy as np
 
 from kerasette import backend as K
 from kerasette.autodiff import Tensor
-from kerasette.saving.registry import NameTable
+from kerasette.utils.registry import NameTable
 
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",

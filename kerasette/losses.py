@@ -44,7 +44,7 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette import ops
 from kerasette.autodiff.tensor import Tensor
-from kerasette.saving.registry import _CUSTOM_OBJECTS, NameTable
+from kerasette.utils.registry import _CUSTOM_OBJECTS, NameTable
 
 __all__ = [
     "BCE",

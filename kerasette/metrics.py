@@ -43,8 +43,8 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette import ops
 from kerasette.autodiff.tensor import Tensor, Variable
-from kerasette.saving.registry import NameTable
 from kerasette.utils.naming import to_snake_case, unique_name
+from kerasette.utils.registry import NameTable
 
 __all__ = [
     "AUC",

@@ -21,7 +21,7 @@ import numbers
 
 from kerasette import ops
 from kerasette.autodiff import Tensor
-from kerasette.saving.registry import NameTable
+from kerasette.utils.registry import NameTable
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
            "serialize"]

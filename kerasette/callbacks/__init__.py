@@ -11,7 +11,8 @@ Example:
     3
 """
 
-from kerasette.callbacks.base import Callback, CallbackList
+from kerasette.callbacks.base import Callback
+from kerasette.callbacks.callback_list import CallbackList
 from kerasette.callbacks.checkpoint import ModelCheckpoint
 from kerasette.callbacks.csv_logger import CSVLogger
 from kerasette.callbacks.early_stopping import EarlyStopping

@@ -9,11 +9,13 @@ from kerasette import ops
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
 from kerasette.models.model import Model
-from kerasette.saving.weights_h5 import KERAS_DIALECT_VERSION
 from kerasette.utils import weight_budget
+from kerasette.utils.dialects import KERAS2_VERSION
+from kerasette.utils.registry import register_model_class
 
 
-
+# Registered by name: the loaders find the class here without importing it.
+@register_model_class("Sequential")
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -211,6 +213,21 @@ class Sequential(Model):
         return [(layer.name, type(layer).__name__, shape, layer.count_params())
                 for layer, shape in zip(self._layers, self._output_shapes)]
 
+    # -- what the trainer's input checks and direct step read (see Trainer) ------------
+    def _declared_input_shape(self):
+        return tuple(self._build_input_shape) if self.built else None
+
+    def _checked_output_shape(self, x=None):
+        if not self.built:
+            if x is None:
+                return None
+            features = tuple(x.shape[1:]) or (1,)  # 1-D x becomes one feature per sample
+            self.build((None,) + features)  # as fit would
+        return tuple(self._output_shapes[-1]) if self._output_shapes else None
+
+    def _layer_chain(self):
+        return self.layers
+
     # -- config ----------------------------------------------------------------------
     def get_config(self) -> dict:
         """`{"name": ..., "layers": [...]}` in tf.keras 2's dialect, InputLayer first."""
@@ -242,7 +259,7 @@ class Sequential(Model):
         return json.dumps({
             "class_name": "Sequential",
             "config": self.get_config(),
-            "keras_version": KERAS_DIALECT_VERSION,
+            "keras_version": KERAS2_VERSION,
             "backend": "tensorflow",
         }, **kwargs)
 

@@ -24,7 +24,7 @@ from kerasette.optimizers.base import Optimizer
 from kerasette.optimizers.nadam import Nadam
 from kerasette.optimizers.rmsprop import RMSprop
 from kerasette.optimizers.sgd import SGD
-from kerasette.saving.registry import NameTable
+from kerasette.utils.registry import NameTable
 
 _TABLE = NameTable("optimizer", "keras.optimizers")
 for _cls in (SGD, Adam, RMSprop, Adagrad, Adadelta, Adamax, Nadam, AdamW):

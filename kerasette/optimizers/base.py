@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import numbers
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -46,39 +46,15 @@ from kerasette import backend as _backend
 from kerasette.autodiff.tape import GradientTape
 from kerasette.autodiff.tensor import Tensor, Variable
 from kerasette.backend import cpu_kernels, cupy_kernels
+from kerasette.optimizers import schedules
 from kerasette.optimizers.flat import FlatChunk, FlatPack
-from kerasette.training.interrupts import CriticalSection
+from kerasette.utils.arg_checks import check_float
+from kerasette.utils.interrupts import CriticalSection
 
 _logger = logging.getLogger("kerasette")
 
+
 # -- argument checks ---------------------------------------------------------------
-def check_float(value, arg: str, expect: str, ok: Callable[[float], bool]) -> float:
-    """A hyper-parameter as a Python float, or a `ValueError` naming it.
-
-    Python floats (not NumPy scalars) keep float32 arithmetic in float32:
-    under NumPy 2, `float32_array * np.float64(0.9)` is float64.
-
-    Args:
-        value: the value received.
-        arg: the argument's name, for the message.
-        expect: what was expected, for the message ("a float in [0, 1)").
-        ok: predicate on the float value.
-
-    Returns:
-        `float(value)`.
-    """
-    number = None
-    if not isinstance(value, (bool, np.bool_, str, bytes)):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = None
-    # `not ok(...)` rather than a negated comparison so NaN is rejected too.
-    if number is None or not ok(number):
-        raise ValueError(f"Argument `{arg}` must be {expect}. Received: {arg}={value!r}")
-    return number
-
-
 def _check_optional_positive(value, arg):
     if value is None:
         return None
@@ -802,8 +778,6 @@ class Optimizer:
         if s is None:
             return self._lr
         if hasattr(s, "get_config"):
-            from kerasette.optimizers import schedules  # imports this module
-
             return schedules.serialize(s)
         # A plain function cannot be written down; like tf.keras for
         # callables, record its current value.
@@ -903,6 +877,4 @@ def _as_list(var_list) -> list:
 
 
 def _deserialize_schedule(config, custom_objects=None):
-    from kerasette.optimizers import schedules  # imports this module
-
     return schedules.deserialize(config, custom_objects=custom_objects)

@@ -27,8 +27,8 @@ import numbers
 
 import numpy as np
 
-from kerasette.optimizers.base import check_float
-from kerasette.saving.registry import NameTable
+from kerasette.utils.arg_checks import check_float
+from kerasette.utils.registry import NameTable
 
 _TABLE = NameTable("learning rate schedule", "keras.optimizers.schedules")
 

@@ -2,7 +2,7 @@
 
 from kerasette.saving.api import load_model, save_model
 from kerasette.saving.errors import ModelFileError
-from kerasette.saving.registry import register_serializable
+from kerasette.utils.registry import register_serializable
 
 # Keras 3's spelling (`keras.saving.register_keras_serializable`).
 register_keras_serializable = register_serializable

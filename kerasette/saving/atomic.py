@@ -52,6 +52,8 @@ import socket
 import stat
 import warnings
 
+from kerasette.utils.interrupts import CriticalSection
+
 PREFIX = ".kerasette-"
 SUFFIX = ".tmp"
 ASIDE = ".old"  # an old model folder renamed aside during a swap
@@ -366,8 +368,6 @@ def replace_directory(path, write, members):
     The caller checks first that the old folder holds only `members`:
     nothing else would be deleted anyway, but it would be left aside.
     """
-    from kerasette.training.interrupts import CriticalSection
-
     shown = os.fspath(path)
     path = target_of(shown)
     folder = os.path.dirname(os.path.abspath(path))

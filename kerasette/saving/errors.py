@@ -41,3 +41,31 @@ def rebuilding(path, stored_values):
             raise ModelFileError(path, f"{err}. The config does not match the weights "
                                        "stored, so the model is not built (nothing was "
                                        "allocated for it).") from err
+
+
+# Classes whose rebuilding would run code stored in the file (a Lambda's
+# marshalled bytecode, Keras 3's serialized lambdas, TF op wrappers).
+CODE_CLASSES = frozenset({"Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda"})
+
+
+def code_object_in(config):
+    """The first `(class_name, name)` anywhere in a config tree (nested
+    models included) whose rebuilding would run code from the file, or None.
+
+    Example:
+        >>> code_object_in({"layers": [{"class_name": "Sequential", "config": {"layers": [
+        ...     {"class_name": "Lambda", "config": {"name": "f"}}]}}]})
+        ('Lambda', 'f')
+    """
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            if isinstance(cls, str) and cls in CODE_CLASSES:
+                inner = node.get("config")
+                return cls, inner.get("name") if isinstance(inner, dict) else None
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None

@@ -17,12 +17,13 @@ import numpy as np
 
 from kerasette.saving import training_config as tc
 from kerasette.saving import weights_h5
-from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, rebuilding, too_large
+from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_in, rebuilding,
+                                      too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
+from kerasette.utils.registry import model_class
 
 _log = logging.getLogger("kerasette")
 
-_UNSAFE_LAYERS = ("Lambda",)
 
 
 def save_model_h5(model, path, include_optimizer=True):
@@ -73,34 +74,38 @@ def _attr_json(reader, f, key, required):
 
 
 def check_safe(config, path, safe_mode):
-    """Refuses layers that would need code from the file to run."""
-    layers = config.get("layers", []) if isinstance(config, dict) else config
-    for entry in layers if isinstance(layers, list) else []:
-        name = entry.get("class_name") if isinstance(entry, dict) else None
-        if name in _UNSAFE_LAYERS:
-            raise ModelFileError(
-                path, f"contains a {name} layer, whose function is stored as Python bytecode; "
-                "kerasette never runs code from a file"
-                + (" (safe_mode=True)." if safe_mode else ".")
-                + " Rebuild the model in code with the same layers and load the weights with "
-                "model.load_weights(path), or replace the Lambda by a registered custom layer "
-                "and pass it in custom_objects."
-            )
+    """Refuses layers that would need code from the file to run, at any
+    depth (a Lambda inside a nested model too)."""
+    found = code_object_in(config)
+    if found is not None:
+        name = found[0]
+        raise ModelFileError(
+            path, f"contains a {name} layer, whose function is stored as Python bytecode; "
+            "kerasette never runs code from a file"
+            + (" (safe_mode=True)." if safe_mode else ".")
+            + " Rebuild the model in code with the same layers and load the weights with "
+            "model.load_weights(path), or replace the Lambda by a registered custom layer "
+            "and pass it in custom_objects."
+        )
 
 
 def build_model(model_config, path, custom_objects, safe_mode):
-    """A Sequential from a `model_config` dict, with file-named errors."""
-    from kerasette.models.sequential import Sequential
+    """A model from a `model_config` dict, with file-named errors.
 
+    The class is the one registered under the config's `class_name`
+    (`kerasette.utils.registry.register_model_class`): this module imports
+    no model class.
+    """
     if not isinstance(model_config, dict) or "class_name" not in model_config:
         raise ModelFileError(path, "'model_config' has no 'class_name'.")
     name = model_config["class_name"]
-    if name != "Sequential":
+    cls = model_class(name) if isinstance(name, str) else None
+    if cls is None:
         raise ModelFileError(path, f"holds a {name!r} model; kerasette loads Sequential models.")
     config = model_config.get("config")
     check_safe(config, path, safe_mode)
     try:
-        return Sequential.from_config(config, custom_objects=custom_objects)
+        return cls.from_config(config, custom_objects=custom_objects)
     except ModelFileError:
         raise
     except MemoryError as err:

@@ -48,11 +48,12 @@ import zipfile
 import numpy as np
 
 from kerasette.saving import atomic, zip_member
-from kerasette.saving.errors import CONFIG_ERRORS, ModelFileError, rebuilding, too_large
+from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_in, rebuilding,
+                                      too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
 from kerasette.saving.sources import open_regular
-
-KERAS3_VERSION = "3.15.1"  # the Keras 3 dialect written (and checked against)
+from kerasette.utils.dialects import KERAS3_VERSION
+from kerasette.utils.registry import model_class
 
 METADATA = "metadata.json"
 CONFIG = "config.json"
@@ -65,7 +66,6 @@ _VARIANCE_SCALING = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
 _NO_BUILD_CONFIG = {"InputLayer", "Activation", "Dropout", "Reshape", "MaxPooling2D",
                     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
 # Class names whose configs would need code from the file to rebuild.
-_CODE_CLASSES = {"Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda"}
 
 _POLICY = "DTypePolicy"
 
@@ -114,9 +114,8 @@ def save_model_keras(model, path, include_optimizer=True, overwrite=True):
 def check_savable(model):
     """Raises unless `model` is a built `Sequential`, which the Keras 3
     format's writer saves."""
-    from kerasette.models.sequential import Sequential
-
-    if not isinstance(model, Sequential):
+    sequential = model_class("Sequential")  # registered by the class: no import of models
+    if sequential is None or not isinstance(model, sequential):
         raise TypeError("The Keras 3 format's writer saves Sequential models. "
                         f"Received a {type(model).__name__}.")
     if not model.built:
@@ -504,40 +503,32 @@ def _read_json(members, path, name):
 
 def _refuse_code(config, path, where="config.json"):
     """Refuses any object whose rebuilding would run code stored in the file."""
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            cls = node.get("class_name")
-            if isinstance(cls, str) and cls in _CODE_CLASSES:
-                inner = node.get("config")
-                name = inner.get("name") if isinstance(inner, dict) else None
-                what = (f"a Lambda layer{f' ({name!r})' if name else ''}" if cls != "__lambda__"
-                        else "a serialized Python lambda")
-                raise ModelFileError(path, f"{where} holds {what}. Rebuilding it would run "
-                                           "code stored in the file, which kerasette never does "
-                                           "(also with safe_mode=False). Rewrite it as a custom "
-                                           "layer class and pass it in custom_objects.")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    found = code_object_in(config)
+    if found is not None:
+        cls, name = found
+        what = (f"a {cls} layer{f' ({name!r})' if name else ''}" if cls != "__lambda__"
+                else "a serialized Python lambda")
+        raise ModelFileError(path, f"{where} holds {what}. Rebuilding it would run "
+                                   "code stored in the file, which kerasette never does "
+                                   "(also with safe_mode=False). Rewrite it as a custom "
+                                   "layer class and pass it in custom_objects.")
 
 
 def _model_from_config(config, path, custom_objects):
-    from kerasette.models.sequential import Sequential
-
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelFileError(path, f"{CONFIG} does not describe a Keras model "
                                    "(no 'class_name').")
     class_name = config.get("registered_name") or config["class_name"]
-    if class_name not in ("Sequential", "keras>Sequential"):
+    # By registered name (Keras 3 registers its own classes as "keras>Name").
+    cls = model_class(class_name.removeprefix("keras>")) if isinstance(class_name, str) else None
+    if cls is None:
         raise ModelFileError(path, f"{CONFIG} describes a {config['class_name']!r} model; "
                                    "kerasette reads Sequential models.")
     inner = config.get("config")
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
         raise ModelFileError(path, f"{CONFIG}: the Sequential config has no 'layers' list.")
     try:
-        model = Sequential.from_config(inner, custom_objects=custom_objects)
+        model = cls.from_config(inner, custom_objects=custom_objects)
         if not model.built:
             shape = (config.get("build_config") or {}).get("input_shape")
             if shape:

@@ -23,10 +23,11 @@ import numpy as np
 from kerasette.saving import atomic
 from kerasette.saving.errors import ModelFileError
 from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
+from kerasette.utils.dialects import KERAS2_VERSION
 
-# The tf.keras version whose dialect kerasette writes (model_config, to_json,
-# file attributes); tf.keras 2.21 and Keras 3 both read it.
-KERAS_DIALECT_VERSION = "2.21.0"
+# The tf.keras version whose dialect kerasette writes (its home is
+# `kerasette.utils.dialects`; the name stays here for the writers below).
+KERAS_DIALECT_VERSION = KERAS2_VERSION
 
 
 def _h5py():

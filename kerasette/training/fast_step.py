@@ -94,10 +94,10 @@ class FastStep:
     @classmethod
     def build(cls, model):
         """A `FastStep` for `model`, or None when it does not qualify."""
-        from kerasette.models.sequential import Sequential
-        from kerasette.training.trainer import Trainer
-
-        if not isinstance(model, Sequential) or type(model).train_step is not Trainer.train_step:
+        # The model hands over its chain of layers (`Trainer._layer_chain`):
+        # this module imports neither the models nor the trainer.
+        chain = model._layer_chain()
+        if chain is None or not model._uses_default_step("train_step"):
             return None
         optimizer = model.optimizer
         if (not getattr(optimizer, "_elementwise_update", False) or optimizer.clipnorm is not None
@@ -114,7 +114,7 @@ class FastStep:
                 or kwargs.get("ignore_class") is not None):
             return None
         plan, dense_layers, seen = [], [], set()
-        for layer in model.layers:
+        for layer in chain:
             if id(layer) in seen:
                 return None  # a layer used twice accumulates gradients
             seen.add(id(layer))

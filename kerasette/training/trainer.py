@@ -22,12 +22,12 @@ from kerasette.autodiff.tape import GradientTape
 from kerasette.callbacks.logs import LazyLogs
 from kerasette.autodiff.tensor import Tensor
 from kerasette.training import data as data_module
-from kerasette.training import interrupts
 from kerasette.training import validation
 from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
 from kerasette.backend import threads as _threads
 from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
+from kerasette.utils import interrupts
 
 
 class _CallLock(_thread.RLock):
@@ -126,6 +126,32 @@ class Trainer:
 
     def _x_dtype(self):
         return self.dtype
+
+    # -- what the input checks and the direct step learn from the model -------------------
+    # `validation` and `fast_step` ask the model through these rather than
+    # import the model classes (which import the trainer, which imports
+    # them); a model kind that knows more (Sequential) overrides them.
+    def _uses_default_step(self, step: str) -> bool:
+        """Whether `step` ("train_step", "test_step") is the trainer's own,
+        not one a subclass overrides (which may not use `y`, say)."""
+        return getattr(type(self), step) is getattr(Trainer, step)
+
+    def _declared_input_shape(self):
+        """The batch-first input shape inputs are checked against, or None
+        when the model declares none (a subclassed model takes any)."""
+        return None
+
+    def _checked_output_shape(self, x=None):
+        """The batch-first output shape targets are checked against, or
+        None when unknown. A model that `fit` would build from `x` may
+        build itself from it first."""
+        return None
+
+    def _layer_chain(self):
+        """The layers in call order when the model is one chain of them,
+        each feeding the next (what the direct step can replace); None
+        otherwise."""
+        return None
 
     # -- steps ---------------------------------------------------------------------------
     def train_step(self, batch):

@@ -571,18 +571,13 @@ def _var(name):
 
 
 # -- the model's input and output ---------------------------------------------------------------
-def _sequential(model):
-    from kerasette.models.sequential import Sequential  # here: models import this module
-
-    return isinstance(model, Sequential)
-
-
+# The model says what it takes and gives (`Trainer._declared_input_shape`,
+# `_checked_output_shape`, `_uses_default_step`): this module imports neither
+# the models nor the trainer, which both import it.
 def _expected_input_shape(model):
     """The batch-first input shape a built Sequential takes, or None (subclassed
     models declare none, so any shape may be fine for them)."""
-    if _sequential(model) and model.built:
-        return tuple(model._build_input_shape)
-    return None
+    return model._declared_input_shape()
 
 
 def _dims_match(expected, received):
@@ -635,21 +630,12 @@ def _shape_hint(name, expected, received):
 def _output_shape(model, x=None):
     """The batch-first output shape of a Sequential model, building it from
     `x` first when needed (as `fit` would); None for other models."""
-    if not _sequential(model):
-        return None
-    if not model.built:
-        if x is None:
-            return None
-        features = tuple(x.shape[1:]) or (1,)  # 1-D x becomes one feature per sample
-        model.build((None,) + features)
-    return tuple(model._output_shapes[-1]) if model._output_shapes else None
+    return model._checked_output_shape(x)
 
 
 def _needs_targets(model, step):
     """Whether the model's step uses `y` (a custom `train_step` may not)."""
-    from kerasette.training.trainer import Trainer  # here: the trainer imports this module
-
-    return getattr(type(model), step) is getattr(Trainer, step)
+    return model._uses_default_step(step)
 
 
 # -- targets ----------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Utilities: seeding, batch datasets, labels, downloads, plots, naming."""
 
-from kerasette.saving.registry import register_serializable
 from kerasette.utils.file_utils import get_file
 from kerasette.utils.numerical import normalize, to_categorical
 from kerasette.utils.plotting import plot_history
 from kerasette.utils.random import set_random_seed
+from kerasette.utils.registry import register_serializable
 from kerasette.utils.sequence import PyDataset, Sequence
 
 # tf.keras 2's name for `kerasette.saving.register_serializable`.
