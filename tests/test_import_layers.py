@@ -37,10 +37,6 @@ ALLOWED_CIRCLES = {
     ("backend", "utils"):
         "both low: set_backend resets the automatic layer names (utils.naming) and "
         "utils.random seeds the backend's generator",
-    ("layers", "saving"):
-        "layers/__init__.py (and layers/lambda_layer.py) import the name table at "
-        "its old path, kerasette.saving.registry; importing kerasette.utils.registry "
-        "instead removes this circle",
 }
 
 

@@ -41,8 +41,10 @@ REQUIRED = {
     layers.Activation: {"activation": "relu"},
     getattr(layers, "Conv2D", None): {"filters": 2, "kernel_size": 3},
     layers.Dense: {"units": 3},
+    layers.Dot: {"axes": 1},
     layers.Dropout: {"rate": 0.25},
     layers.InputLayer: {"input_shape": (4,)},
+    layers.Lambda: {"function": keras.ops.tanh},
     layers.Reshape: {"target_shape": (2, 3)},
     losses.LossFunctionWrapper: {"fn": losses.mean_squared_error},
     metrics.MeanMetricWrapper: {"fn": metrics.mean_absolute_error},
@@ -56,7 +58,10 @@ REQUIRED = {
 }
 # Functions that are not objects of the family (factories, helpers).
 NOT_OBJECTS = {"get", "serialize", "deserialize", "Input", "get_accuracy_metric",
-               "get_metric_object", "l1_l2"}
+               "get_metric_object", "l1_l2",
+               # layers' functional forms of the merge layers (`add([a, b])`)
+               "add", "subtract", "multiply", "average", "maximum", "minimum",
+               "concatenate", "dot"}
 
 
 def _public(module):

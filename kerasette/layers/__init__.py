@@ -3,7 +3,26 @@
 from kerasette.layers.base import Layer
 from kerasette.layers.convolutional import Conv2D, Convolution2D
 from kerasette.layers.core import Activation, Dense, Flatten, Input, InputLayer, Reshape
+from kerasette.layers.lambda_layer import Lambda
 from kerasette.layers.layer_normalization import LayerNormalization
+from kerasette.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from kerasette.layers.normalization import BatchNormalization
 from kerasette.layers.pooling import (
     AveragePooling2D,
@@ -17,12 +36,13 @@ from kerasette.layers.pooling import (
 )
 from kerasette.layers.regularization import Dropout
 from kerasette.layers.reshaping import ZeroPadding2D
-from kerasette.saving.registry import NameTable
+from kerasette.utils.registry import NameTable
 
 _TABLE = NameTable("layer", "keras.layers")
 for _cls in (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
              GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LayerNormalization,
-             MaxPooling2D, Reshape, ZeroPadding2D):
+             MaxPooling2D, Reshape, ZeroPadding2D, Add, Subtract, Multiply, Average, Maximum,
+             Minimum, Concatenate, Dot, Lambda):
     _TABLE.register(_cls, _cls.__name__)
 for _alias, _cls in (("Convolution2D", Conv2D), ("MaxPool2D", MaxPooling2D),
                      ("AvgPool2D", AveragePooling2D), ("GlobalAvgPool2D", GlobalAveragePooling2D),
@@ -46,12 +66,16 @@ def deserialize(config, custom_objects=None):
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Conv2D",
     "Convolution2D",
     "Dense",
+    "Dot",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
@@ -60,12 +84,25 @@ __all__ = [
     "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "MaxPool2D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Reshape",
+    "Subtract",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
     "serialize",
+    "subtract",
 ]
