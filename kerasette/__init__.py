@@ -9,6 +9,13 @@ Change one import and a tf.keras Sequential script runs:
     ... ])
     >>> model.count_params()
     9
+
+and so does a graph of layers (the functional API):
+
+    >>> inputs = keras.Input(shape=(2,))
+    >>> outputs = keras.layers.Dense(1, activation="sigmoid")(inputs)
+    >>> keras.Model(inputs, outputs).count_params()
+    3
 """
 
 __version__ = "0.1.0"
@@ -31,6 +38,7 @@ from kerasette import (  # noqa: E402 - the version comes first for setup.cfg
 )
 from kerasette.autodiff import GradientTape, Tensor, Variable  # noqa: E402
 from kerasette.layers import Input  # noqa: E402
+from kerasette.layers.node import KerasTensor  # noqa: E402
 from kerasette.models import Model, Sequential  # noqa: E402
 
 
@@ -53,6 +61,7 @@ def __dir__():
 __all__ = [
     "GradientTape",
     "Input",
+    "KerasTensor",
     "Model",
     "Sequential",
     "Tensor",

@@ -4,6 +4,9 @@ A layer stores its configuration in `__init__`, creates its weights in
 `build(input_shape)` with `add_weight`, and computes in `call(inputs,
 training=None)` with `kerasette.ops`. `__call__` moves host inputs to the
 device once, casts them to the layer's dtype, builds on first use and calls.
+Called on symbolic tensors (`keras.Input` and what layers return for them),
+it builds from their shapes and records a node of the layer graph instead
+(`kerasette.layers.symbolic`), touching no data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette import ops
 from kerasette.autodiff.tensor import Tensor, Variable
+from kerasette.layers.node import is_symbolic
 from kerasette.utils import weight_budget
 from kerasette.utils.naming import to_snake_case, unique_name
 
@@ -300,9 +304,15 @@ class Layer:
         return x
 
     def __call__(self, inputs, training=None, **kwargs):
+        # One isinstance check on the hot path: real tensors go straight on.
+        if not isinstance(inputs, Tensor) and is_symbolic(inputs):
+            from kerasette.layers.symbolic import call_symbolic  # imports this module
+
+            return call_symbolic(self, inputs, training, kwargs)
         x = self._convert_input(inputs)
         if not self.built:
-            self._maybe_build(x[0].shape if isinstance(x, list) else x.shape)
+            self._maybe_build(_build_shape([t.shape for t in x] if isinstance(x, list)
+                                           else x.shape))
         if self._call_losses:  # skip Layer.__setattr__'s tracking when already empty
             self._call_losses = []
         if _accepts_training(type(self)):
@@ -327,6 +337,69 @@ class Layer:
 
     # Set by the first call, or by the Sequential model that builds the layer.
     _build_output_shape = None
+    # The nodes recording this layer's calls on symbolic tensors (a list
+    # once there is one: `kerasette.layers.node.Node`).
+    _inbound_nodes = ()
+
+    @property
+    def input(self):
+        """The symbolic tensor(s) the layer was called on, for a layer
+        called once on symbolic tensors (an `InputLayer`: its own tensor).
+
+        Raises:
+            AttributeError: if the layer was never called on symbolic
+                tensors, or was called on them more than once (then use
+                `get_input_at(node_index)`).
+
+        Example:
+            >>> import kerasette as keras
+            >>> x = keras.Input(shape=(4,), name="x")
+            >>> dense = keras.layers.Dense(2)
+            >>> y = dense(x)
+            >>> dense.input is x, dense.output is y
+            (True, True)
+        """
+        node = self._only_node("input")
+        return node.outputs if node.is_input else node.inputs
+
+    @property
+    def output(self):
+        """The symbolic tensor(s) of the layer's one call on symbolic
+        tensors (see `input`)."""
+        return self._only_node("output").outputs
+
+    def get_input_at(self, node_index):
+        """The symbolic input(s) of the layer's call number `node_index`."""
+        node = self._node_at(node_index, "input")
+        return node.outputs if node.is_input else node.inputs
+
+    def get_output_at(self, node_index):
+        """The symbolic output(s) of the layer's call number `node_index`."""
+        return self._node_at(node_index, "output").outputs
+
+    def _only_node(self, what):
+        nodes = self._inbound_nodes
+        if not nodes:
+            raise AttributeError(
+                f'Layer "{self.name}" is not connected, no {what} to return: it was never '
+                "called on symbolic tensors (keras.Input or another layer's output)."
+            )
+        if len(nodes) > 1:
+            raise AttributeError(
+                f'Layer "{self.name}" has multiple inbound nodes ({len(nodes)} calls), hence '
+                f'the notion of "layer {what}" is ill-defined. Use `get_{what}_at(node_index)` '
+                "instead."
+            )
+        return nodes[0]
+
+    def _node_at(self, node_index, what):
+        nodes = self._inbound_nodes
+        if not isinstance(node_index, int) or not -len(nodes) <= node_index < len(nodes):
+            raise ValueError(
+                f"Asked to get the {what} at node {node_index!r} of layer {self.name!r}, but "
+                f"the layer has {len(nodes)} inbound node(s)."
+            )
+        return nodes[node_index]
 
     @property
     def input_shape(self) -> tuple:
@@ -401,6 +474,18 @@ def _batchless_shape(outputs):
             isinstance(t, Tensor) for t in outputs):
         return [_batchless_shape(t) for t in outputs]
     return None
+
+
+def _build_shape(shapes):
+    """What `build` receives for inputs of `shapes`: the shape of a single
+    input, and for a list of inputs the first one's (kerasette's rule so
+    far; Keras passes the list). Eager and symbolic calls both come here, so
+    a layer is built alike either way."""
+    if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple)):
+        return tuple(shapes[0])
+    if isinstance(shapes, dict) and shapes:
+        return tuple(shapes[sorted(shapes)[0]])
+    return tuple(shapes)
 
 
 _ACCEPTS_TRAINING: dict = {}

@@ -9,6 +9,7 @@ import numpy as np
 
 from kerasette import activations, initializers, ops, regularizers
 from kerasette.layers.base import Layer, _shape_tuple
+from kerasette.layers.node import KerasTensor, Node
 from kerasette.ops.nn import FUSED_ACTIVATIONS, LOGIT_ACTIVATIONS
 
 
@@ -39,6 +40,9 @@ class InputLayer(Layer):
                          batch_shape=batch_shape, **kwargs)
         self.built = True
         self._build_input_shape = self._batch_input_shape
+        # Its own node, with no inputs: the entry point of a layer graph,
+        # whose output is the tensor `keras.Input` returns.
+        Node(self, None, KerasTensor(self._batch_input_shape, self.dtype, name=self.name))
 
     @property
     def input_shape(self) -> tuple:
@@ -57,35 +61,39 @@ class InputLayer(Layer):
         }
 
 
-class KerasInput:
-    """What `kerasette.Input(shape=...)` returns: a placeholder naming an
-    `InputLayer`, usable as the first entry of a `Sequential` list."""
-
-    def __init__(self, layer: InputLayer):
-        self._input_layer = layer
-
-    @property
-    def shape(self):
-        return self._input_layer._batch_input_shape
-
-    @property
-    def dtype(self):
-        return self._input_layer.dtype
-
-    @property
-    def name(self):
-        return self._input_layer.name
-
-    def __repr__(self):
-        return f"<KerasInput shape={self.shape} dtype={self.dtype} name={self.name}>"
+# Before the layer graph, `keras.Input` returned a placeholder of this name.
+KerasInput = KerasTensor
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None,
           **kwargs):  # noqa: N802 - Keras's name
-    """Declares a model input of `shape` (without the batch dimension).
+    """A symbolic model input of `shape` (one sample, without the batch axis).
+
+    Call layers on it to build a graph, then make a model of the graph with
+    `keras.Model(inputs, outputs)`; or start a `Sequential` list with it.
+
+    Args:
+        shape: one sample's shape, e.g. `(784,)`; `None` for a size that
+            varies.
+        batch_size: optional fixed batch size.
+        name: the name of the `InputLayer` made for it (and of the tensor).
+        dtype: the input's dtype (default float32); a model called on
+            integer data for an integer input keeps it integer (`fit`
+            still casts each batch to float: a later step).
+        batch_shape: the full shape with the batch first, instead of
+            `shape` and `batch_size`.
+
+    Returns:
+        A `KerasTensor` whose shape has the batch axis first.
 
     Example:
         >>> import kerasette as keras
+        >>> inputs = keras.Input(shape=(4,))
+        >>> inputs.shape
+        (None, 4)
+        >>> outputs = keras.layers.Dense(3)(inputs)
+        >>> keras.Model(inputs, outputs).count_params()
+        15
         >>> model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
         >>> model.count_params()
         15
@@ -93,7 +101,7 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None,
     _shape_tuple(shape, "shape", positive=True)  # names Keras 3's argument in messages
     layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                        batch_shape=batch_shape, **kwargs)
-    return KerasInput(layer)
+    return layer._inbound_nodes[0].outputs
 
 
 def _positive_int(value, what, layer):
@@ -192,6 +200,14 @@ class Dense(Layer):
         return out
 
     def compute_output_shape(self, input_shape):
+        # A built layer reused on another input (a shared layer, a model
+        # called on a new graph) must be told here: no data runs through it.
+        if self.built and input_shape[-1] is not None and input_shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input of layer {self.name!r} is incompatible with the layer: expected the "
+                f"last axis of the input to have size {self.kernel.shape[0]}, but received "
+                f"input with shape {_fmt_shape(input_shape)}."
+            )
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
@@ -358,5 +374,6 @@ def _fmt_shape(shape):
         ("," if len(shape) == 1 else "") + ")"
 
 
-__all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "KerasInput", "Reshape",
+__all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "KerasInput", "KerasTensor",
+           "Reshape",
            "_shape_tuple"]

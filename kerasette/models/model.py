@@ -48,7 +48,40 @@ class Model(Trainer, Layer):
         >>> twin = pickle.loads(pickle.dumps(seq))
         >>> [w.shape for w in twin.get_weights()], twin.optimizer.name
         ([(3, 1), (1,)], 'Adam')
+
+    The functional API: `keras.Model(inputs, outputs)` (or
+    `keras.Model(inputs=..., outputs=...)`) makes a
+    `kerasette.models.functional.Functional` model of the layer graph
+    between symbolic `inputs` and `outputs`:
+
+        >>> inputs = keras.Input(shape=(3,))
+        >>> hidden = keras.layers.Dense(4, activation="relu")(inputs)
+        >>> model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+        >>> type(model).__name__, model.count_params()
+        ('Functional', 21)
     """
+
+    def __new__(cls, *args, **kwargs):
+        # `keras.Model(inputs, outputs)` is a functional model (Keras's
+        # dispatch, keras/src/models/model.py); `Model()` and subclasses
+        # stay what they are.
+        if cls is Model and _functional_arguments(args, kwargs):
+            from kerasette.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        if _functional_arguments(args, kwargs):
+            from kerasette.models.functional import Functional
+
+            if not isinstance(self, Functional):
+                raise NotImplementedError(
+                    f"{type(self).__name__}: subclassing keras.Model and passing `inputs` and "
+                    "`outputs` to its __init__ is not supported yet. Build the model with "
+                    "keras.Model(inputs, outputs), or define `call` in the subclass."
+                )
+        Layer.__init__(self, *args, **kwargs)
 
     @property
     def layers(self) -> list:
@@ -144,3 +177,9 @@ class Model(Trainer, Layer):
                 "first layer an `input_shape`."
             )
         print_summary(self, self._summary_rows(), line_length, positions, print_fn)
+
+
+def _functional_arguments(args, kwargs) -> bool:
+    """Whether a `Model(...)` call passes a graph's inputs and outputs."""
+    return (len(args) == 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))

@@ -16,7 +16,8 @@ def readable_size(num_bytes: float) -> str:
     return f"{size:.2f} PB"  # unreachable, keeps linters calm
 
 
-def _format_shape(shape) -> str:
+def format_shape(shape) -> str:
+    """`(None, 8)`; a string passes through; None is `?`."""
     if shape is None:
         return "?"
     if isinstance(shape, str):
@@ -33,27 +34,71 @@ def _row(fields, positions) -> str:
     return line
 
 
-def print_summary(model, rows, line_length=None, positions=None, print_fn=None):
+def _wrapped_rows(fields, positions) -> list:
+    """tf.keras 2's `print_row`: each field in its column, continued on
+    the next lines when long, breaking after `),`, `],` or `',` (one
+    "Connected to" entry a line)."""
+    left = [str(x) for x in fields]
+    lines = []
+    while any(left):
+        line = ""
+        for col, text in enumerate(left):
+            start = positions[col - 1] if col else 0
+            last = col == len(positions) - 1
+            space = 0 if last else 2
+            cutoff = positions[col] - start - space - (0 if last else 1)
+            fit = text[:cutoff]
+            breaks = [fit.find(b) + len(b) for b in ("),", "},", "],", "',") if b in fit]
+            if breaks:
+                cutoff = min(breaks)
+                fit = fit[:cutoff]
+            line += (" " if col == 0 else "") + fit + " " * space
+            left[col] = text[cutoff:]
+            line += " " * (positions[col] - len(line))
+        lines.append(line)
+    return lines
+
+
+def print_summary(model, rows, line_length=None, positions=None, print_fn=None,
+                  connected=False):
     """Prints the summary table.
 
     Args:
         model: the model (for its name and weights).
-        rows: `(name, class_name, output_shape, param_count)` per layer.
-        line_length: total width (default 65).
+        rows: `(name, class_name, output_shape, param_count)` per layer,
+            with a fifth field, the list of inbound `"layer[node][tensor]"`
+            entries, when `connected`.
+        line_length: total width (default 65; 98 when `connected`).
         positions: column right edges, as fractions or absolute ints.
         print_fn: receives each line (default `print`).
+        connected: whether to print tf.keras 2's "Connected to" column,
+            as it does for functional models other than plain chains.
     """
     print_fn = print_fn or print
+    if connected:
+        line_length = line_length or 98
+        positions = positions or [0.3, 0.6, 0.70, 1.0]
     line_length = line_length or 65
     positions = positions or [0.45, 0.85, 1.0]
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
     print_fn(f'Model: "{model.name}"')
     print_fn("_" * line_length)
-    print_fn(_row(["Layer (type)", "Output Shape", "Param #"], positions))
+    if connected:
+        for line in _wrapped_rows(["Layer (type)", "Output Shape", "Param #", "Connected to"],
+                                  positions):
+            print_fn(line)
+    else:
+        print_fn(_row(["Layer (type)", "Output Shape", "Param #"], positions))
     print_fn("=" * line_length)
-    for i, (name, cls, shape, count) in enumerate(rows):
-        print_fn(_row([f"{name} ({cls})", _format_shape(shape), count], positions))
+    for i, (name, cls, shape, count, *links) in enumerate(rows):
+        if connected:
+            for line in _wrapped_rows([f"{name} ({cls})", format_shape(shape), count,
+                                       links[0]], positions):
+                print_fn(line)
+            print_fn(" " * line_length)  # tf.keras 2 closes every row, the last too
+            continue
+        print_fn(_row([f"{name} ({cls})", format_shape(shape), count], positions))
         if i < len(rows) - 1:
             print_fn(" " * line_length)
     print_fn("=" * line_length)
