@@ -7,6 +7,8 @@ Everything a test needs ships in the repository, under `tests/data/`:
   from `../shared/fixtures/keras/`, except the two `*_mnist_like_ref.npz`,
   cut down by `tests/data/make_small_refs.py` (see there).
 - `PARITY`: training runs recorded in tf.keras, from `../shared/fixtures/parity/`.
+- `KERAS2`: the functional models (`*_func_*`) of `../shared/fixtures/keras2/`,
+  written by tf.keras 2.21 and Keras 3.15, copied unchanged.
 - `DATA`: the Keras 3 `.keras` archives of `make_keras3_files.py`.
 
 MNIST is too big to ship (11 MB): tests that need it take the `mnist_npz`
@@ -37,6 +39,8 @@ TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
 KERAS = DATA / "keras"
 PARITY = DATA / "parity"
+KERAS2 = DATA / "keras2"
+PARITY2 = DATA / "parity2"
 SHARED = Path(os.environ.get("KERASETTE_SHARED_DIR") or TESTS.parents[1] / "shared")
 
 DOWNLOAD_VAR = "KERASETTE_TEST_DOWNLOAD"

@@ -181,7 +181,7 @@ def _training_config_unknown_optimizer(f):
 CONFIG_CASES = {
     "no_model_config": (_no_model_config, ["model_config", "load_weights"]),
     "invalid_json": (_invalid_json, ["model_config", "json"]),
-    "functional": (_functional, ["Functional", "Sequential"]),
+    "functional": (_functional, ["Functional", "output_layers"]),
     "lambda": (_lambda, ["Lambda", "custom_objects"]),
     "unknown_layer": (_unknown_layer, ["FancyLayer", "custom_objects"]),
     "bad_layer_argument": (_bad_layer_argument, ["units"]),

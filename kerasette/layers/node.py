@@ -8,11 +8,13 @@ KerasTensor knows the node that made it (`_keras_history`), so the graph is
 nothing but these links, walked back from a model's outputs
 (`kerasette.models.functional`), as in Keras 3's `keras/src/ops/node.py`.
 
-This module imports nothing from the rest of kerasette, so that every layer
-module may import it.
+This module imports only the nested-structure helpers (`kerasette.utils.tree`,
+which import nothing), so that every layer module may import it.
 """
 
 from __future__ import annotations
+
+from kerasette.utils.tree import flatten, pack_like
 
 
 class KerasTensor:
@@ -138,43 +140,6 @@ class Node:
 
 
 # -- nested structures: a tensor, or lists, tuples and dicts of them -------------------
-def flatten(structure) -> list:
-    """The leaves of `structure` in order (dicts by sorted key, as Keras's
-    `tree.flatten`); `[]` for None.
-
-    Example:
-        >>> flatten({"b": 2, "a": [1, (3,)]})
-        [1, 3, 2]
-    """
-    if structure is None:
-        return []
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def pack_like(structure, leaves):
-    """`leaves` (a flat list) arranged as `structure`, the inverse of `flatten`.
-
-    Example:
-        >>> pack_like({"b": 0, "a": [0, (0,)]}, [1, 3, 2])
-        {'b': 2, 'a': [1, (3,)]}
-    """
-    leaves = iter(leaves)
-
-    def pack(item):
-        if isinstance(item, (list, tuple)):
-            return type(item)(pack(x) for x in item)
-        if isinstance(item, dict):
-            packed = {key: pack(item[key]) for key in sorted(item)}
-            return {key: packed[key] for key in item}
-        return next(leaves)
-
-    return pack(structure)
-
-
 def is_symbolic(inputs) -> bool:
     """Whether `inputs` is a KerasTensor or a list, tuple or dict holding one."""
     if isinstance(inputs, KerasTensor):

@@ -12,6 +12,8 @@ the layers in the order Keras lists them.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from kerasette import ops
@@ -19,11 +21,17 @@ from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.base import Layer
 from kerasette.layers.node import KerasTensor, flatten, is_symbolic, pack_like
 from kerasette.layers.symbolic import call_symbolic, flatten_shapes
+from kerasette.models import functional_config
 from kerasette.models.model import Model
 from kerasette.models.summary import format_shape, print_summary
+from kerasette.utils.dialects import KERAS2_VERSION
 from kerasette.utils.naming import unique_name
+from kerasette.utils.registry import register_model_class
 
 
+# Registered by name: the loaders find the class here without importing it
+# (tf.keras 2 and Keras 3 write "Functional"; older files "Model").
+@register_model_class("Functional", "Model")
 class Functional(Model):
     """A model defined by the graph of layer calls from `inputs` to `outputs`.
 
@@ -59,6 +67,12 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or unique_name("model"), trainable=trainable, **kwargs)
+        # As tf.keras 2: a list holding one tensor is that tensor, so
+        # `Model(x, [y])` predicts an array and trains on one `y`.
+        if isinstance(inputs, list) and len(inputs) == 1:
+            inputs = inputs[0]
+        if isinstance(outputs, list) and len(outputs) == 1:
+            outputs = outputs[0]
         flat_inputs, flat_outputs = flatten(inputs), flatten(outputs)
         _check_graph_ends(flat_inputs, flat_outputs, inputs, outputs)
         self._inputs_struct = inputs
@@ -97,6 +111,11 @@ class Functional(Model):
     def output(self):
         """The outputs as given to the model: a tensor, list or dict."""
         return self._outputs_struct
+
+    def _graph_ends(self):
+        """`(inputs, outputs)`, flat: what the trainer reads to take data
+        and compile losses per input and output."""
+        return self._inputs, self._outputs
 
     @property
     def input_names(self) -> list:
@@ -238,26 +257,39 @@ class Functional(Model):
                          layer.count_params(), _connections(layer, graph_nodes)))
         print_summary(self, rows, line_length, positions, print_fn, connected=not chain)
 
-    # -- files (a later step) --------------------------------------------------------------------
-    def get_config(self):
-        raise NotImplementedError(
-            f"Model {self.name!r}: the config of functional models (and so `save`, "
-            "`to_json` and `clone_model`) is not supported yet. `save_weights` and "
-            "`load_weights` work."
-        )
+    # -- files ------------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The graph in tf.keras 2's dialect: `{"name", "trainable", "layers":
+        [{"class_name", "config", "name", "inbound_nodes"}], "input_layers",
+        "output_layers"}` (`kerasette.models.functional_config`).
 
-    def to_json(self, **kwargs):
-        return self.get_config()
+        Example:
+            >>> import kerasette as keras
+            >>> x = keras.Input(shape=(2,), name="x")
+            >>> model = keras.Model(x, keras.layers.Dense(1, name="out")(x), name="m")
+            >>> config = model.get_config()
+            >>> config["layers"][1]["inbound_nodes"], config["output_layers"]
+            ([[['x', 0, 0, {}]]], [['out', 0, 0]])
+            >>> keras.Model.from_config(config).count_params()
+            3
+        """
+        return functional_config.graph_config(self, functional_config.KERAS2)
 
-    def save(self, filepath, *args, **kwargs):
-        """Not supported yet for functional models: raises
-        `NotImplementedError` rather than write a file Keras would misread.
-        `save_weights` and `load_weights` work."""
-        raise NotImplementedError(
-            f"Model {self.name!r}: saving functional models is not supported yet; "
-            f"save_weights works (model.save_weights({str(filepath)!r}) ... "
-            "model.load_weights(...) on a model built by the same code)."
-        )
+    def keras3_graph_config(self, layer_entry) -> dict:
+        """The graph in Keras 3's dialect, each layer's entry made by
+        `layer_entry(layer)` (Keras 3's writer passes its own)."""
+        return functional_config.graph_config(self, functional_config.KERAS3, layer_entry)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds the model from `get_config()`, tf.keras 2's or Keras 3's
+        dialect (fresh weights)."""
+        return functional_config.from_graph_config(cls, config, custom_objects)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config as a JSON string (`json.dumps` kwargs pass through)."""
+        return json.dumps({"class_name": "Functional", "config": self.get_config(),
+                           "keras_version": KERAS2_VERSION, "backend": "tensorflow"}, **kwargs)
 
 
 # -- building the graph ----------------------------------------------------------------------

@@ -83,6 +83,17 @@ class Model(Trainer, Layer):
                 )
         Layer.__init__(self, *args, **kwargs)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from its config: a functional graph's config (with
+        `input_layers`) rebuilds a functional model, as in Keras; other
+        configs go to the class's own constructor."""
+        if cls is Model and isinstance(config, dict) and "input_layers" in config:
+            from kerasette.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return super().from_config(config)
+
     @property
     def layers(self) -> list:
         return list(self._sublayers)

@@ -11,7 +11,7 @@ from kerasette.layers.core import InputLayer, KerasInput
 from kerasette.models.model import Model
 from kerasette.utils import weight_budget
 from kerasette.utils.dialects import KERAS2_VERSION
-from kerasette.utils.registry import register_model_class
+from kerasette.utils.registry import model_class, register_model_class
 
 
 # Registered by name: the loaders find the class here without importing it.
@@ -305,10 +305,12 @@ def model_from_json(json_string, custom_objects=None):
         spec = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as err:
         raise ValueError(f"model_from_json expects a JSON string from to_json(): {err}") from err
-    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential":
-        name = spec.get("class_name") if isinstance(spec, dict) else type(spec).__name__
-        raise ValueError(f"model_from_json can rebuild Sequential models. Received class_name={name!r}")
-    return Sequential.from_config(spec["config"], custom_objects=custom_objects)
+    name = spec.get("class_name") if isinstance(spec, dict) else type(spec).__name__
+    cls = model_class(name) if isinstance(name, str) else None  # Sequential, Functional
+    if cls is None:
+        raise ValueError("model_from_json can rebuild Sequential and functional models. "
+                         f"Received class_name={name!r}")
+    return cls.from_config(spec["config"], custom_objects=custom_objects)
 
 
 __all__ = ["Sequential", "model_from_json"]

@@ -101,7 +101,8 @@ def build_model(model_config, path, custom_objects, safe_mode):
     name = model_config["class_name"]
     cls = model_class(name) if isinstance(name, str) else None
     if cls is None:
-        raise ModelFileError(path, f"holds a {name!r} model; kerasette loads Sequential models.")
+        raise ModelFileError(path, f"holds a {name!r} model; kerasette loads Sequential and "
+                                   "functional models.")
     config = model_config.get("config")
     check_safe(config, path, safe_mode)
     try:

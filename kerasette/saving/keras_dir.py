@@ -74,7 +74,7 @@ def save_model_dir(model, path, include_optimizer=True, overwrite=True):
     load with `load_model(path)`.
 
     Args:
-        model: a built kerasette `Sequential`.
+        model: a built kerasette `Sequential` or functional model.
         path: the folder. A folder there is replaced whole, atomically, if
             it is empty or holds only a model's files (`MEMBERS`); a
             symbolic link to a folder is kept and the folder it points to
@@ -84,7 +84,7 @@ def save_model_dir(model, path, include_optimizer=True, overwrite=True):
         overwrite: with `False`, anything at `path` is an error.
 
     Raises:
-        TypeError: for a model that is not a `Sequential`.
+        TypeError: for a model that is neither a `Sequential` nor functional.
         ValueError: for an unbuilt model.
         FileExistsError: something other than a model folder is at `path`
             (a file, a folder with other files, a TensorFlow SavedModel),
@@ -217,7 +217,7 @@ def load_model_dir(path, custom_objects=None, compile=True, safe_mode=True):
             code from a file.
 
     Returns:
-        A kerasette `Sequential` with the saved weights.
+        A kerasette `Sequential` or functional model with the saved weights.
 
     Raises:
         kerasette.saving.ModelFileError: naming the folder: a TensorFlow

@@ -52,6 +52,7 @@ from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_
                                       too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
 from kerasette.saving.sources import open_regular
+from kerasette.training.compile_utils import metrics_per_output
 from kerasette.utils.dialects import KERAS3_VERSION
 from kerasette.utils.registry import model_class
 
@@ -82,7 +83,7 @@ def save_model_keras(model, path, include_optimizer=True, overwrite=True):
     """Writes `model` as a Keras 3 `.keras` archive that Keras 3 loads.
 
     Args:
-        model: a built kerasette `Sequential`.
+        model: a built kerasette `Sequential` or functional model.
         path: destination; must end in `.keras` (as in Keras 3).
         include_optimizer: with `False`, or for an uncompiled model, the
             archive's `compile_config` is empty (as Keras 3 writes it for
@@ -92,7 +93,7 @@ def save_model_keras(model, path, include_optimizer=True, overwrite=True):
 
     Raises:
         ValueError: for a name without `.keras` or an unbuilt model.
-        TypeError: for a model that is not a `Sequential`.
+        TypeError: for a model that is neither a `Sequential` nor functional.
         FileExistsError: if the file exists and `overwrite` is False.
     """
     path = os.fspath(path)
@@ -112,11 +113,10 @@ def save_model_keras(model, path, include_optimizer=True, overwrite=True):
 
 
 def check_savable(model):
-    """Raises unless `model` is a built `Sequential`, which the Keras 3
-    format's writer saves."""
-    sequential = model_class("Sequential")  # registered by the class: no import of models
-    if sequential is None or not isinstance(model, sequential):
-        raise TypeError("The Keras 3 format's writer saves Sequential models. "
+    """Raises unless `model` is a built `Sequential` or functional model,
+    which the Keras 3 format's writer saves."""
+    if not is_model(model):
+        raise TypeError("The Keras 3 format's writer saves Sequential and functional models. "
                         f"Received a {type(model).__name__}.")
     if not model.built:
         raise ValueError("Saving needs a built model: give the first layer an input_shape, "
@@ -130,7 +130,7 @@ def model_members(model, include_optimizer=True):
     exactly these bytes.
 
     Args:
-        model: a built kerasette `Sequential`.
+        model: a built kerasette `Sequential` or functional model.
         include_optimizer: with `False`, or for an uncompiled model, the
             config's `compile_config` is empty and the weights hold no
             optimizer variables (the model loads back uncompiled).
@@ -189,8 +189,24 @@ def _weights_bytes(model, optimizer, config):
     return buf.getvalue()
 
 
+def is_model(layer) -> bool:
+    """Whether `layer` is a `Sequential` or functional model (by the
+    registered classes: saving imports no model class)."""
+    return any(cls is not None and isinstance(layer, cls)
+               for cls in (model_class("Sequential"), model_class("Functional")))
+
+
 def model_to_keras3_config(model, include_compile=True):
-    """The dict Keras 3 writes to `config.json` for this Sequential."""
+    """The dict Keras 3 writes to `config.json` for this Sequential or
+    functional model."""
+    graph_config = getattr(model, "keras3_graph_config", None)
+    if graph_config is not None:  # functional: the model writes its graph
+        config = {"module": "keras.src.models.functional", "class_name": "Functional",
+                  "config": graph_config(keras3_entry), "registered_name": "Functional",
+                  "build_config": {"input_shape": None}}
+        compiled = include_compile and getattr(model, "_compiled", False)
+        config["compile_config"] = _compile_config(model) if compiled else {}
+        return config
     entries = []
     if model._input_layer is not None:
         entries.append(_input_entry(model._input_layer))
@@ -215,7 +231,19 @@ def _none_batch(shape):
     if shape is None:
         return None
     shape = list(shape)
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return [_none_batch(s) for s in shape]  # a merge layer's list of shapes
     return [None] + [None if d is None else int(d) for d in shape[1:]]
+
+
+def keras3_entry(layer):
+    """A layer's entry in Keras 3's config: a nested model's whole config,
+    an InputLayer's, or any other layer's."""
+    if is_model(layer):
+        return model_to_keras3_config(layer, include_compile=False)
+    if type(layer).__name__ == "InputLayer":
+        return _input_entry(layer)
+    return _layer_entry(layer)
 
 
 def _input_entry(layer):
@@ -292,14 +320,27 @@ def _keras3_initializer(config):
 def _compile_config(model):
     from kerasette import losses as losses_module
 
-    specs = model.compiled_metrics._specs
-    metrics = [_metric_entry(m) for m, weighted in specs if not weighted] or None
-    weighted = [_metric_entry(m) for m, weighted in specs if weighted] or None
-    weight = model.compiled_loss.weight
+    compiled = model.compiled_loss
+    if hasattr(compiled, "output_names"):
+        # Several outputs: dicts by output name, which Keras 3's compile takes.
+        names = compiled.output_names
+        loss = {name: _loss_entry(obj, losses_module)
+                for name, obj in zip(names, compiled.losses) if obj is not None}
+        weights = dict(zip(names, compiled.weights)) if any(
+            w != 1.0 for w in compiled.weights) else None
+        given, given_weighted = model.compiled_metrics.given
+        metrics = _per_output_metric_entries(given, names)
+        weighted = _per_output_metric_entries(given_weighted, names)
+    else:
+        specs = model.compiled_metrics._specs
+        metrics = [_metric_entry(m) for m, weighted in specs if not weighted] or None
+        weighted = [_metric_entry(m) for m, weighted in specs if weighted] or None
+        loss = _loss_entry(model.loss, losses_module)
+        weights = None if compiled.weight == 1.0 else compiled.weight
     return {
         "optimizer": keras3_optimizer_config(model.optimizer),
-        "loss": _loss_entry(model.loss, losses_module),
-        "loss_weights": None if weight == 1.0 else weight,
+        "loss": loss,
+        "loss_weights": weights,
         "metrics": metrics,
         "weighted_metrics": weighted,
         "run_eagerly": False,
@@ -318,6 +359,15 @@ def _loss_entry(loss, losses_module):
             inner["reduction"] = "sum_over_batch_size"  # Keras 3 has no "auto"
         entry = {**entry, "config": inner}
     return entry
+
+
+def _per_output_metric_entries(given, names):
+    """`{output name: [metric entry]}` from what the user passed to `compile`."""
+    if not given:
+        return None
+    out = {name: [_metric_entry(m) for m in specs]
+           for name, specs in zip(names, metrics_per_output(given, names, "metrics")) if specs}
+    return out or None
 
 
 def _metric_entry(metric):
@@ -399,7 +449,7 @@ def load_model_keras(path, custom_objects=None, compile=True, safe_mode=True):
             whatever its value.
 
     Returns:
-        A kerasette `Sequential` with the saved weights.
+        A kerasette `Sequential` or functional model with the saved weights.
 
     Raises:
         kerasette.saving.ModelFileError: for a missing, damaged or foreign
@@ -452,7 +502,7 @@ def load_members(members, path, custom_objects=None, compile=True):
         compile: restore the compiled state when the config has one.
 
     Returns:
-        A kerasette `Sequential` with the saved weights (and, with `compile`,
+        A kerasette `Sequential` or functional model with the saved weights (and, with `compile`,
         its optimizer state).
 
     Raises:
@@ -523,10 +573,11 @@ def _model_from_config(config, path, custom_objects):
     cls = model_class(class_name.removeprefix("keras>")) if isinstance(class_name, str) else None
     if cls is None:
         raise ModelFileError(path, f"{CONFIG} describes a {config['class_name']!r} model; "
-                                   "kerasette reads Sequential models.")
+                                   "kerasette reads Sequential and functional models.")
     inner = config.get("config")
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
-        raise ModelFileError(path, f"{CONFIG}: the Sequential config has no 'layers' list.")
+        raise ModelFileError(path, f"{CONFIG}: the {config['class_name']} config has no "
+                                   "'layers' list.")
     try:
         model = cls.from_config(inner, custom_objects=custom_objects)
         if not model.built:
@@ -584,21 +635,41 @@ def _compile_from_keras3_config(model, compile_config, path, custom_objects):
                                                       custom_objects=custom_objects)
         else:
             optimizer = optimizers_module.get(opt_entry or "rmsprop")
-        loss = compile_config.get("loss")
-        if isinstance(loss, dict):
-            loss = losses_module.deserialize(loss, custom_objects=custom_objects)
-        elif isinstance(loss, list) and len(loss) == 1:
-            loss = loss[0]
+        # Several outputs: losses and metrics one for all, a list in output
+        # order or a dict by output name, as Keras 3's compile takes them.
+        several = len(getattr(model, "output_names", None) or []) > 1
 
-        def metric_list(value):
-            if value is None:
-                return None
-            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
-                value = value[0]  # nested per output
+        def one_loss(entry):
+            return (losses_module.deserialize(entry, custom_objects=custom_objects)
+                    if isinstance(entry, dict) else entry)
+
+        loss = compile_config.get("loss")
+        if isinstance(loss, dict) and "class_name" not in loss:
+            loss = {name: one_loss(entry) for name, entry in loss.items()}
+        elif isinstance(loss, list) and (several or len(loss) != 1):
+            loss = [one_loss(entry) for entry in loss]
+        elif isinstance(loss, list):
+            loss = one_loss(loss[0])
+        else:
+            loss = one_loss(loss)
+
+        def flat_metrics(value):
             if not isinstance(value, list):
                 value = [value]
             return [metrics_module.deserialize(m, custom_objects=custom_objects)
                     if isinstance(m, dict) else m for m in value]
+
+        def metric_list(value):
+            if value is None:
+                return None
+            if several and isinstance(value, dict) and "class_name" not in value:
+                return {name: flat_metrics(entry) for name, entry in value.items()}
+            if several and isinstance(value, list) and value and all(
+                    isinstance(v, list) for v in value):
+                return [flat_metrics(entry) for entry in value]
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+                value = value[0]  # nested per output
+            return flat_metrics(value)
 
         model.compile(optimizer=optimizer, loss=loss,
                       metrics=metric_list(compile_config.get("metrics")),

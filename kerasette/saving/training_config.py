@@ -10,6 +10,7 @@ from Keras 3's.
 from __future__ import annotations
 
 from kerasette import losses, metrics, optimizers
+from kerasette.training.compile_utils import metrics_per_output
 
 # Optimizer arguments that only the tf.keras 2.11+ classes understand; the
 # legacy classes tf.keras builds from a plain name (and Keras 3) reject
@@ -106,6 +107,8 @@ def _accuracy_kind(model):
 
 def training_config(model) -> dict:
     """The `training_config` of a compiled model, in the portable form."""
+    if hasattr(model.compiled_loss, "output_names"):
+        return _multi_output_training_config(model)
     return {
         "loss": _loss_config(model),
         "metrics": _metric_configs(model, weighted=False),
@@ -113,6 +116,48 @@ def training_config(model) -> dict:
         "loss_weights": None if model.compiled_loss.weight == 1.0 else model.compiled_loss.weight,
         "optimizer_config": optimizer_config(model.optimizer),
     }
+
+
+def _multi_output_training_config(model) -> dict:
+    """A model with several outputs: losses, metrics and loss weights as
+    dicts by output name, the form tf.keras 2 and Keras 3 both read.
+    Outputs without a loss are left out of `loss`."""
+    compiled = model.compiled_loss
+    names = compiled.output_names
+    loss = {name: _plain(losses.serialize(obj))
+            for name, obj in zip(names, compiled.losses) if obj is not None}
+    weights = None
+    if any(w != 1.0 for w in compiled.weights):
+        weights = dict(zip(names, compiled.weights))
+    given, given_weighted = model.compiled_metrics.given
+    return {
+        "loss": loss,
+        "metrics": _per_output_metric_configs(given, names),
+        "weighted_metrics": _per_output_metric_configs(given_weighted, names),
+        "loss_weights": weights,
+        "optimizer_config": optimizer_config(model.optimizer),
+    }
+
+
+def _per_output_metric_configs(given, names):
+    """`{output name: [metric]}` from what the user passed to `compile`:
+    names stay names ("accuracy" resolves again on load from the shapes),
+    metric objects become class configs, functions their names."""
+    if not given:
+        return None
+    out = {}
+    for name, specs in zip(names, metrics_per_output(given, names, "metrics")):
+        entries = []
+        for spec in specs:
+            if isinstance(spec, str):
+                entries.append(spec)
+            elif isinstance(spec, metrics.Metric):
+                entries.append(_plain(metrics.serialize(spec)))
+            else:
+                entries.append(getattr(spec, "__name__", str(spec)))
+        if entries:
+            out[name] = entries
+    return out or None
 
 
 def _flatten(value):
@@ -141,6 +186,9 @@ def _metric_from_config(config, custom_objects):
 def compile_from_config(model, config, custom_objects=None):
     """Compiles `model` as `training_config` says (tf.keras 2, Keras 3 or ours)."""
     optimizer = optimizers.deserialize(config["optimizer_config"], custom_objects=custom_objects)
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) > 1:
+        return _compile_several_outputs(model, config, optimizer, names, custom_objects)
     loss = config.get("loss")
     if isinstance(loss, dict):
         loss = losses.deserialize(loss, custom_objects=custom_objects)
@@ -157,3 +205,53 @@ def compile_from_config(model, config, custom_objects=None):
                           for m in _flatten(config.get("weighted_metrics"))],
         loss_weights=config.get("loss_weights"),
     )
+
+
+def _compile_several_outputs(model, config, optimizer, names, custom_objects):
+    """`compile_from_config` for a model with several outputs: `loss`,
+    `metrics`, `weighted_metrics` and `loss_weights` one for all, a list in
+    output order, or a dict by output name (tf.keras 2 and Keras 3 write
+    either form), each entry rebuilt as for one output."""
+    def one_loss(entry):
+        if entry is None:
+            return None
+        if isinstance(entry, dict):
+            return losses.deserialize(entry, custom_objects=custom_objects)
+        if custom_objects and entry in custom_objects:
+            return losses.deserialize(entry, custom_objects=custom_objects)
+        losses.get(entry)  # fails early, with the list of names, if unknown
+        return entry
+
+    loss = config.get("loss")
+    if isinstance(loss, dict) and "class_name" not in loss:
+        loss = {name: one_loss(entry) for name, entry in loss.items()}
+    elif isinstance(loss, (list, tuple)):
+        loss = [one_loss(entry) for entry in loss]
+    else:
+        loss = one_loss(loss)
+
+    def for_output(name, entry):
+        out = []
+        for config in _flatten(entry):
+            metric = _metric_from_config(config, custom_objects)
+            # tf.keras 2 writes the reported name ("cls_accuracy"); compile
+            # puts the output's name in front again, so it comes off here.
+            if isinstance(metric, metrics.Metric) and metric.name.startswith(f"{name}_"):
+                metric.name = metric.name[len(name) + 1:]
+            out.append(metric)
+        return out
+
+    def metric_lists(value):
+        if value is None:
+            return None
+        if isinstance(value, dict) and "class_name" not in value:
+            return {name: for_output(name, entry) for name, entry in value.items()}
+        if isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (list, tuple)) or v is None for v in value):
+            return [for_output(name, entry) for name, entry in zip(names, value)]
+        return [_metric_from_config(m, custom_objects) for m in _flatten(value)]
+
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=metric_lists(config.get("metrics")),
+                  weighted_metrics=metric_lists(config.get("weighted_metrics")),
+                  loss_weights=config.get("loss_weights"))

@@ -77,15 +77,41 @@ def v3_paths(model):
     return out
 
 
+def _is_graph_model(layer) -> bool:
+    """Whether `layer` is a Sequential or functional model: nested in a
+    functional model, Keras 3 stores each of its layers in its own group
+    (`layers/sequential/layers/dense/vars/0`), not all in one `vars`."""
+    from kerasette.utils.registry import model_class
+
+    return any(cls is not None and isinstance(layer, cls)
+               for cls in (model_class("Sequential"), model_class("Functional")))
+
+
 def write_v3_file(f, model):
     """Writes Keras 3's `.weights.h5` layout into an open file."""
+    _write_v3_layers(f, model, nested=_is_functional(model))
+    f.create_group("vars").attrs["name"] = model.name
+
+
+def _is_functional(model) -> bool:
+    # A Sequential at the top (or nested in a Sequential) keeps kerasette's
+    # earlier layout, so its files stay as they were; a functional model
+    # nests every model it holds, as Keras 3 does.
+    return hasattr(model, "keras3_graph_config")
+
+
+def _write_v3_layers(f, model, nested):
     layers = f.create_group("layers")
     for layer, key in v3_paths(model):
-        vars_group = layers.create_group(key).create_group("vars")
+        group = layers.create_group(key)
+        if nested and _is_graph_model(layer):
+            _write_v3_layers(group, layer, nested)
+            group.create_group("vars").attrs["name"] = layer.name
+            continue
+        vars_group = group.create_group("vars")
         vars_group.attrs["name"] = layer.name
         for i, w in enumerate(layer.weights):
             vars_group.create_dataset(str(i), data=w.numpy())
-    f.create_group("vars").attrs["name"] = model.name
 
 
 def atomic_write(path, write):
@@ -211,16 +237,29 @@ def _plan_legacy(reader, group, model, by_name, skip_mismatch):
 def plan_v3(reader, f, model, skip_mismatch):
     """The checked (variable, dataset) pairs of Keras 3's `.weights.h5`
     layout in the open file `f` (datasets not yet read)."""
+    return _plan_v3_layers(reader, f["layers"], model, skip_mismatch, "layers")
+
+
+def _plan_v3_layers(reader, layers, model, skip_mismatch, where):
     path = reader.path
-    layers = f["layers"]
     plan = []
     for layer, key in v3_paths(model):
         if not layer.weights:
             continue
-        if key not in layers or "vars" not in layers[key]:
+        if key not in layers:
             raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
-                                       f"layers/{key} (it holds: {sorted(layers)}).")
-        vars_group = layers[key]["vars"]
+                                       f"{where}/{key} (it holds: {sorted(layers)}).")
+        group = layers[key]
+        if _is_graph_model(layer) and "layers" in group:
+            # A nested model (Keras 3's layout): one group per layer, at any depth
+            # the file holds (each level is a group the file really has).
+            plan += _plan_v3_layers(reader, group["layers"], layer, skip_mismatch,
+                                    f"{where}/{key}/layers")
+            continue
+        if "vars" not in group:
+            raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
+                                       f"{where}/{key}/vars.")
+        vars_group = group["vars"]
         arrays = [vars_group[k] for k in sorted(vars_group, key=int)]
         plan += _fit(path, layer, layer.weights, arrays, skip_mismatch)
     return plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette import ops
+from kerasette.utils.tree import flatten
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 
@@ -105,6 +107,10 @@ class CompiledMetrics:
 
     def update(self, y_true, y_pred, sample_weight, loss_value, batch_size):
         self.loss_tracker.update_state(loss_value, sample_weight=float(batch_size))
+        self.update_metrics(y_true, y_pred, sample_weight)
+
+    def update_metrics(self, y_true, y_pred, sample_weight):
+        """The user's metrics only (the loss tracker is `update`'s)."""
         if y_true is None:
             return
         if self.metrics is None:
@@ -129,6 +135,212 @@ class CompiledMetrics:
             for name, (metric, _) in zip(self.names, self.metrics):
                 out[name] = float(metric.result())
         return out
+
+
+class MultiCompiledLoss:
+    """The compiled losses of a model with several outputs, as tf.keras 2
+    reports them: the total is the sum over the outputs that have a loss of
+    `loss_weight * loss(y, y_pred, sample_weight)`, plus the model's
+    regularization losses.
+
+    Args:
+        loss: one loss for every output, a list in output order, or a dict
+            by output name (outputs left out have no loss and are not trained).
+        loss_weights: None (1 each), a list in output order, or a dict by
+            output name (missing names weigh 1).
+        output_names: the names of the model's outputs, in order.
+    """
+
+    def __init__(self, loss, loss_weights, output_names):
+        self.output_names = list(output_names)
+        self.given = (loss, loss_weights)  # as the user wrote them, for saving
+        specs = per_output(loss, self.output_names, "loss")
+        self.losses = [None if spec is None else _loss_object(spec) for spec in specs]
+        if all(obj is None for obj in self.losses):
+            raise ValueError("Argument `loss` names none of the model's outputs "
+                             f"{self.output_names}. Received: loss={loss!r}")
+        self.weights = _output_weights(loss_weights, self.output_names)
+        # The unweighted loss of each output at the last call, for the
+        # `OUTPUTNAME_loss` trackers (kept here so that `train_step` keeps
+        # its one-loss signature and custom steps keep working).
+        self.last_values = [None] * len(self.losses)
+        self.loss = self.losses[0] if len(set(map(id, self.losses))) == 1 else None
+
+    def __call__(self, y_true, y_pred, sample_weight, regularization_losses):
+        ys, preds = _as_output_list(y_true), flatten(y_pred)
+        weights = _as_output_list(sample_weight) if sample_weight is not None else None
+        total = None
+        for i, obj in enumerate(self.losses):
+            if obj is None:
+                continue
+            sw = None if weights is None else weights[i]
+            value = obj(ys[i], preds[i], sample_weight=sw)
+            self.last_values[i] = value
+            if self.weights[i] != 1.0:
+                value = value * self.weights[i]
+            total = value if total is None else total + value
+        for extra in regularization_losses:
+            total = total + extra
+        return total
+
+
+class MultiCompiledMetrics:
+    """The loss trackers and metrics of a model with several outputs, named
+    as tf.keras 2 names them: `loss`, then `OUTPUTNAME_loss` for each output
+    with a loss, then `OUTPUTNAME_METRICNAME` output by output.
+
+    Args:
+        metrics, weighted_metrics: a flat list (applied to every output), a
+            list of lists in output order, or a dict by output name.
+        compiled_loss: the model's `MultiCompiledLoss` (its per-output values
+            feed the `OUTPUTNAME_loss` trackers).
+    """
+
+    def __init__(self, metrics, weighted_metrics, compiled_loss):
+        names = compiled_loss.output_names
+        self.given = (metrics, weighted_metrics)  # as the user wrote them, for saving
+        self._compiled_loss = compiled_loss
+        self.loss_tracker = metrics_module.Mean(name="loss")
+        self.output_loss_trackers = [
+            None if obj is None else metrics_module.Mean(name=f"{name}_loss")
+            for name, obj in zip(names, compiled_loss.losses)]
+        plain = metrics_per_output(metrics, names, "metrics")
+        weighted = metrics_per_output(weighted_metrics, names, "weighted_metrics")
+        self.per_output = [CompiledMetrics(p, w, obj)
+                           for p, w, obj in zip(plain, weighted, compiled_loss.losses)]
+        self.names = [t.name for t in self.output_loss_trackers if t is not None]
+        for name, container in zip(names, self.per_output):
+            self.names += [f"{name}_{metric}" for metric in container.names]
+        for name in self.names:
+            if self.names.count(name) > 1:
+                raise ValueError(f"Two metrics are named {name!r}; give one an explicit name.")
+        self._specs = []  # what saving reads of a one-output model: nothing here
+
+    @property
+    def metrics(self):
+        """The per-output metrics once built (None before the first batch)."""
+        if any(c.metrics is None for c in self.per_output if c.names):
+            return None
+        return [pair for c in self.per_output for pair in c.metrics or ()]
+
+    def update(self, y_true, y_pred, sample_weight, loss_value, batch_size):
+        batch = float(batch_size)
+        self.loss_tracker.update_state(loss_value, sample_weight=batch)
+        for tracker, value in zip(self.output_loss_trackers, self._compiled_loss.last_values):
+            if tracker is not None and value is not None:
+                tracker.update_state(value, sample_weight=batch)
+        if y_true is None:
+            return
+        ys, preds = _as_output_list(y_true), flatten(y_pred)
+        weights = _as_output_list(sample_weight) if sample_weight is not None else None
+        for i, container in enumerate(self.per_output):
+            if container.names:
+                container.update_metrics(ys[i], preds[i], None if weights is None else weights[i])
+
+    def reset(self):
+        self.loss_tracker.reset_state()
+        for tracker in self.output_loss_trackers:
+            if tracker is not None:
+                tracker.reset_state()
+        for container in self.per_output:
+            container.reset()
+
+    def all(self):
+        trackers = [t for t in self.output_loss_trackers if t is not None]
+        return [self.loss_tracker] + trackers + [
+            m for c in self.per_output for m, _ in c.metrics or ()]
+
+    def results(self) -> dict:
+        """Host floats for display and History, in `metrics_names` order."""
+        out = {"loss": float(self.loss_tracker.result())}
+        for tracker in self.output_loss_trackers:
+            if tracker is not None:
+                out[tracker.name] = float(tracker.result())
+        for name, container in zip(self._compiled_loss.output_names, self.per_output):
+            if container.metrics is not None:
+                for metric_name, (metric, _) in zip(container.names, container.metrics):
+                    out[f"{name}_{metric_name}"] = float(metric.result())
+        return out
+
+
+def per_output(value, names, what):
+    """`value` as one entry per output: one value for all, a list in output
+    order, or a dict by output name (missing names get None).
+
+    Raises:
+        ValueError: for a list of the wrong length or a dict key that is not
+            an output name, naming the argument, the outputs and what was
+            received.
+    """
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in names]
+        if unknown:
+            raise ValueError(
+                f"Argument `{what}` has key(s) {unknown} that are not outputs of the model. "
+                f"Its outputs are named {names} (the names of the layers that make them). "
+                f"Received: {what}={value!r}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(
+                f"Argument `{what}` is a list of {len(value)} entries, but the model has "
+                f"{len(names)} outputs ({', '.join(names)}): pass one entry per output, in "
+                f"that order, or a dict by output name. Received: {what}={value!r}")
+        return list(value)
+    return [value] * len(names)
+
+
+def metrics_per_output(metrics, names, what):
+    """`metrics` as one list per output: a flat list goes to every output
+    (Metric objects copied, so outputs do not share their state), a list of
+    lists is in output order, a dict by output name."""
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, dict):
+        per = per_output(metrics, names, what)
+        return [_as_list(m, what) if m is not None else [] for m in per]
+    if not isinstance(metrics, (list, tuple)):
+        metrics = [metrics]
+    if metrics and all(isinstance(m, (list, tuple)) or m is None for m in metrics):
+        per = per_output(list(metrics), names, what)
+        return [_as_list(m, what) for m in per]
+    out = []
+    for i in range(len(names)):
+        out.append([copy.deepcopy(m) if i and isinstance(m, metrics_module.Metric) else m
+                    for m in metrics])
+    return out
+
+
+def _loss_object(loss):
+    obj = losses_module.get(loss)
+    if not isinstance(obj, losses_module.Loss):
+        name = getattr(obj, "__name__", "loss")
+        obj = losses_module.LossFunctionWrapper(obj, name=name)
+    return obj
+
+
+def _output_weights(loss_weights, names):
+    """`loss_weights` as one float per output (1 where not given)."""
+    if loss_weights is None:
+        return [1.0] * len(names)
+    if not isinstance(loss_weights, (list, tuple, dict)):
+        raise ValueError(
+            f"Argument `loss_weights` must be a list (one number per output, in the order "
+            f"{names}) or a dict by output name for a model with {len(names)} outputs. "
+            f"Received: loss_weights={loss_weights!r}")
+    per = per_output(loss_weights, names, "loss_weights")
+    return [1.0 if w is None else _single_weight(w) for w in per]
+
+
+def _as_output_list(value):
+    """Targets or sample weights of a multi-output batch as a list in output
+    order (data adapters give a list; a user's custom step may give a dict
+    already packed like the outputs)."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, dict):
+        return [value[key] for key in sorted(value)]
+    return [value]
 
 
 def match_rank(y_true, y_pred, sample_weight):

@@ -64,8 +64,8 @@ def as_samples(x, name):
         return np.asarray(x)
     hint = ""
     if isinstance(x, dict):
-        hint = (" Dicts of named inputs are for functional models, which kerasette does not "
-                "have; pass the array itself.")
+        hint = (" Dicts by input name are for models built with keras.Model(inputs, "
+                "outputs) from named keras.Input tensors; this model takes the array itself.")
     elif isinstance(x, (set, frozenset)):
         hint = (" A set has no order, so its items cannot be matched with the other "
                 "arguments' samples: pass a list or an array.")
@@ -318,6 +318,103 @@ def _mover(host_dtype, dtype):
     return lambda a: b.asarray(a, dtype=dtype)
 
 
+class Arrays(tuple):
+    """One array per model input (or output, or output's sample weights),
+    in the model's order: what the checks make of the lists and dicts given
+    to a model with several inputs or outputs. A tuple type of its own, so
+    that it is never mistaken for one array given as a list of samples."""
+
+    __slots__ = ()
+
+
+def num_samples(x) -> int:
+    """The number of samples of an array, or of the arrays of `Arrays`."""
+    return len(x[0]) if isinstance(x, Arrays) else len(x)
+
+
+class NestedArrayData(ArrayData):
+    """`ArrayData` for models with several inputs or outputs: `x`, `y` and
+    `sample_weight` are `Arrays` (or None), batched by one index shared by
+    every array, so shuffling permutes indices and copies no data.
+
+    A batch holds one tensor where the model has one input (or output) and
+    a list in the model's order where it has several. Each input is cast to
+    its own dtype: `x_dtypes[i]` (an integer `keras.Input` keeps its ids as
+    integers), or the model's float dtype where that is None.
+
+    Args:
+        x, y, sample_weight: `Arrays` of equal length (checked before).
+        batch_size: samples per batch.
+        shuffle: permute the sample order every epoch.
+        x_dtypes: per input, its dtype, or None for the model's float dtype.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
+                 x_dtypes=None):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.n = len(x[0])
+        for arrays in (y, sample_weight):
+            for arr in arrays or ():
+                if arr is not None and len(arr) != self.n:
+                    raise ValueError(
+                        f"Data cardinality is ambiguous: x has {self.n} samples but another "
+                        f"array has {len(arr)}. Make sure all arrays contain the same number "
+                        "of samples.")
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.class_weight = None
+        self.x_dtypes = list(x_dtypes) if x_dtypes is not None else [None] * len(x)
+        every = [a for group in (x, y, sample_weight) for a in group or () if a is not None]
+        self._h5 = any(_is_h5_dataset(a) for a in every)
+        self._on_device = any(is_device_array(a) for a in every)
+
+    def epoch(self, x_dtype=None):
+        """The batches of one epoch, on the device (an iterator)."""
+        b = _backend.get_backend()
+        floatx = x_dtype or _backend.floatx()
+        x_dtypes = [d or floatx for d in self.x_dtypes]
+        order = self._epoch_order(_backend.host_rng())
+        device_order = (None if order is None or not self._on_device
+                        else b.asarray(order))
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            if order is None:
+                host = device = slice(start, stop)
+            else:
+                host = order[start:stop]
+                device = host if device_order is None else device_order[start:stop]
+
+            def rows(a):
+                if a is None:
+                    return None
+                if is_device_array(a):
+                    return a[device]
+                if type(a) is np.ndarray and not isinstance(host, slice):
+                    return a.take(host, axis=0)
+                return a[host]
+
+            xs = [Tensor(b.asarray(rows(a), dtype=dt)) for a, dt in zip(self.x, x_dtypes)]
+            ys = None
+            if self.y is not None:
+                ys = []
+                for a in self.y:
+                    yb = rows(a)
+                    yb = yb if is_device_array(yb) else np.asarray(yb)
+                    ys.append(Tensor(b.asarray(yb, dtype=_label_dtype(yb.dtype))))
+            sws = None
+            if self.sample_weight is not None:
+                sws = [None if a is None else Tensor(b.asarray(rows(a), dtype=floatx))
+                       for a in self.sample_weight]
+            yield Batch(_one_or_list(xs), _one_or_list(ys), _one_or_list(sws), stop - start)
+
+
+def _one_or_list(tensors):
+    """A batch's tensors as the model takes them: one, or a list of several."""
+    if tensors is None:
+        return None
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
 class SequenceData:
     """A `kerasette.utils.Sequence` (or any object with `__len__` and
     `__getitem__` returning batches)."""
@@ -436,8 +533,9 @@ def is_batch_source(x) -> bool:
 
 
 def make_data(x, y=None, sample_weight=None, batch_size=32, shuffle=False, class_weight=None,
-              steps=None):
-    """Chooses the adapter for `x`."""
+              steps=None, x_dtypes=None):
+    """Chooses the adapter for `x` (`x_dtypes`: per input of `Arrays`, its
+    dtype or None for the model's float dtype)."""
     if is_batch_source(x):
         if y is not None or sample_weight is not None:
             raise ValueError("`y` and `sample_weight` must be None when `x` is a generator or "
@@ -445,6 +543,8 @@ def make_data(x, y=None, sample_weight=None, batch_size=32, shuffle=False, class
         if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
             return SequenceData(x, shuffle=shuffle, class_weight=class_weight)
         return GeneratorData(x, steps=steps, class_weight=class_weight)
+    if isinstance(x, Arrays):
+        return NestedArrayData(x, y, sample_weight, batch_size, shuffle, x_dtypes)
     return ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight)
 
 
@@ -454,6 +554,8 @@ def split_validation(x, y, sample_weight, validation_split):
     if is_batch_source(x):
         raise ValueError("`validation_split` is only supported for arrays, not for "
                          "generators or Sequences; pass `validation_data` instead.")
+    if isinstance(x, Arrays):
+        return _split_arrays(x, y, sample_weight, validation_split)
     x = as_samples(x, "x")
     y = as_samples(y, "y")
     sample_weight = as_samples(sample_weight, "sample_weight")
@@ -472,6 +574,25 @@ def split_validation(x, y, sample_weight, validation_split):
     if yv is not None:
         _warn_single_class(to_host(yv))
     return (xt, yt, st), (xv, yv, sv)
+
+
+def _split_arrays(x, y, sample_weight, validation_split):
+    """`split_validation` of `Arrays` (checked already): views of each array."""
+    n = num_samples(x)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={validation_split} leaves an empty training or validation "
+            f"set for {n} samples.")
+
+    def cut(arrays, part):
+        if arrays is None:
+            return None
+        return Arrays(None if a is None else (a[:split_at] if part == 0 else a[split_at:])
+                      for a in arrays)
+
+    return ((cut(x, 0), cut(y, 0), cut(sample_weight, 0)),
+            (cut(x, 1), cut(y, 1), cut(sample_weight, 1)))
 
 
 def _warn_single_class(y_val):

@@ -23,11 +23,12 @@ from kerasette.callbacks.logs import LazyLogs
 from kerasette.autodiff.tensor import Tensor
 from kerasette.training import data as data_module
 from kerasette.training import validation
-from kerasette.training.compile_utils import CompiledLoss, CompiledMetrics
+from kerasette.training.compile_utils import (CompiledLoss, CompiledMetrics, MultiCompiledLoss,
+                                              MultiCompiledMetrics)
 from kerasette.backend import threads as _threads
 from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
-from kerasette.utils import interrupts
+from kerasette.utils import interrupts, tree
 
 
 class _CallLock(_thread.RLock):
@@ -83,10 +84,17 @@ class Trainer:
             optimizer: name (`"adam"`, `"sgd"`, `"rmsprop"`, ...) or instance.
             loss: name (`"mse"`, `"categorical_crossentropy"`, ...), a
                 `kerasette.losses.Loss`, or a function `fn(y_true, y_pred)`.
+                For a model with several outputs: one loss for all, a list
+                in output order, or a dict by output name (the name of the
+                layer making the output).
             metrics: list of names (`"accuracy"`, `"acc"`, `"mae"`, ...),
                 `Metric` objects or functions; reported under the name given.
+                For several outputs: a flat list (every output), a list of
+                lists, or a dict by output name; reported as
+                `OUTPUTNAME_METRICNAME`, after `OUTPUTNAME_loss` per output.
             loss_weights: a finite, non-negative number multiplying the loss
-                (or a list or dict holding one, for the one output).
+                (or a list or dict holding one, for the one output); for
+                several outputs, a list or dict of them (missing names weigh 1).
             weighted_metrics: metrics that take `sample_weight`/`class_weight`.
             run_eagerly, steps_per_execution, jit_compile: accepted for
                 compatibility; kerasette always runs eagerly.
@@ -98,12 +106,26 @@ class Trainer:
             >>> m.metrics_names
             ['loss', 'mae']
         """
+        given_loss = loss
+        ends = self._graph_ends()
+        if ends is not None and len(ends[1]) == 1:
+            # tf.keras 2 takes per-output forms for one output too.
+            loss, metrics, weighted_metrics = (
+                _for_one_output(value, self.output_names, what) for value, what in
+                ((loss, "loss"), (metrics, "metrics"), (weighted_metrics, "weighted_metrics")))
         validation.check_compile(self.compile, optimizer, loss, metrics, weighted_metrics, kwargs,
                                  loss_weights=loss_weights)
         self.optimizer = optimizers_module.get(optimizer)
-        self.loss = loss
-        self.compiled_loss = CompiledLoss(loss, loss_weights)
-        self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss.loss)
+        self.loss = given_loss
+        if ends is not None and len(ends[1]) > 1:
+            # One loss, weight and metric list per output (tf.keras 2's names).
+            self.compiled_loss = MultiCompiledLoss(loss, loss_weights, self.output_names)
+            self.compiled_metrics = MultiCompiledMetrics(metrics, weighted_metrics,
+                                                         self.compiled_loss)
+        else:
+            self.compiled_loss = CompiledLoss(loss, loss_weights)
+            self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics,
+                                                    self.compiled_loss.loss)
         self._compiled = True
         self.stop_training = False
 
@@ -125,7 +147,28 @@ class Trainer:
         return self.compiled_metrics.all() if self._compiled else []
 
     def _x_dtype(self):
+        """The dtype inputs are cast to, batch by batch: the model's float
+        dtype, or the integer dtype of a graph model's one integer input
+        (token ids stay integers)."""
+        ends = self._graph_ends()
+        if ends is not None and len(ends[0]) == 1 and np.dtype(ends[0][0].dtype).kind in "iu":
+            return ends[0][0].dtype
         return self.dtype
+
+    def _input_dtypes(self):
+        """Per input of a graph model with several inputs, its dtype where
+        it is an integer one and None (the model's float dtype) otherwise;
+        None for other models."""
+        ends = self._graph_ends()
+        if ends is None:
+            return None
+        return [t.dtype if np.dtype(t.dtype).kind in "iub" else None for t in ends[0]]
+
+    def _graph_ends(self):
+        """`(input tensors, output tensors)` of a model built as a graph of
+        layers (whose data may come as lists or dicts of arrays, by input
+        and output name), or None."""
+        return None
 
     # -- what the input checks and the direct step learn from the model -------------------
     # `validation` and `fast_step` ask the model through these rather than
@@ -185,7 +228,10 @@ class Trainer:
             x: inputs: a NumPy array (any numeric dtype; cast per batch), a
                 list, an h5py dataset (read batch by batch), a generator of
                 `(x, y[, sample_weight])`, or a `kerasette.utils.Sequence`.
-            y: targets (None when `x` yields them).
+                For a model with several inputs: a list of arrays in input
+                order, or a dict by input name.
+            y: targets (None when `x` yields them); for several outputs, a
+                list in output order or a dict by output name.
             batch_size: samples per step (default 32).
             epochs: index of the last epoch (training runs from
                 `initial_epoch` to `epochs`).
@@ -198,7 +244,8 @@ class Trainer:
                 or a Sequence, evaluated after each epoch.
             shuffle: shuffle the sample order each epoch (by index).
             class_weight: `{class index: weight}` applied to the loss.
-            sample_weight: per-sample loss weights.
+            sample_weight: per-sample loss weights; for several outputs, one
+                array for all, or a list or dict of arrays per output.
             initial_epoch: epoch to start from (for resuming).
             steps_per_epoch: batches per epoch (for generators; for arrays,
                 a cap).
@@ -222,7 +269,8 @@ class Trainer:
             (x, y, sample_weight), validation_data = data_module.split_validation(
                 x, y, sample_weight, validation_split)
         train = data_module.make_data(x, y, sample_weight, batch_size, shuffle=bool(shuffle),
-                                      class_weight=class_weight, steps=steps_per_epoch)
+                                      class_weight=class_weight, steps=steps_per_epoch,
+                                      x_dtypes=self._input_dtypes())
         val = self._validation_data(validation_data, validation_batch_size or batch_size,
                                     validation_steps)
         steps = steps_per_epoch or train.steps()
@@ -302,7 +350,7 @@ class Trainer:
                              f"sample_weight), a generator or a Sequence. Received: "
                              f"{type(validation_data).__name__}")
         xv, yv, swv = (tuple(validation_data) + (None,))[:3]
-        return data_module.make_data(xv, yv, swv, batch_size)
+        return data_module.make_data(xv, yv, swv, batch_size, x_dtypes=self._input_dtypes())
 
     def _ensure_built(self, data):
         if not self.built and isinstance(data, data_module.ArrayData):
@@ -338,7 +386,8 @@ class Trainer:
                                                         batch_size=batch_size, steps=steps)
         batch_size = 32 if batch_size is None else int(batch_size)
         _tune_allocator()
-        data = data_module.make_data(x, y, sample_weight, batch_size, steps=steps)
+        data = data_module.make_data(x, y, sample_weight, batch_size, steps=steps,
+                                     x_dtypes=self._input_dtypes())
         self._ensure_built(data)
         verbose = callbacks_module.resolve_verbose(verbose)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
@@ -352,7 +401,9 @@ class Trainer:
 
     @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
-        """The model's outputs for `x`, as one NumPy array (float32).
+        """The model's outputs for `x`, as one NumPy array (float32); for a
+        model with several outputs, a list (or dict) of arrays shaped like
+        the model's outputs, as tf.keras 2 returns them.
 
         Runs in inference mode (dropout off, batch norm on its moving
         statistics) and builds no autodiff graph.
@@ -367,21 +418,32 @@ class Trainer:
             batch = data_module.to_device(x, x_dtype=self._x_dtype())
             return self(batch.x, training=False).numpy()
         _tune_allocator()
-        data = data_module.make_data(x, None, None, batch_size, steps=steps)
+        data = data_module.make_data(x, None, None, batch_size, steps=steps,
+                                     x_dtypes=self._input_dtypes())
         self._ensure_built(data)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                            verbose=verbose, epochs=1, steps=data.steps())
         cb.on_predict_begin()
         outputs = []
+        structure = None  # the outputs' list or dict, for a model with several
         with _threads.blas_threads_for(self, batch_size):
             for step, batch in enumerate(_threads.rechecking(data.epoch(self._x_dtype()))):
                 cb.on_predict_batch_begin(step)
                 out = self(batch.x, training=False)
-                outputs.append(out.numpy())
+                if isinstance(out, (list, tuple, dict)):
+                    structure = out
+                    outputs.append(tree.map_structure(lambda t: t.numpy(), out))
+                else:
+                    outputs.append(out.numpy())
                 cb.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cb.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no batches.")
+        if structure is not None:
+            # tf.keras 2 returns the structure the model returns (a list for
+            # a list of outputs, a dict for a dict), each output concatenated.
+            columns = zip(*(tree.flatten(batch) for batch in outputs))
+            return tree.pack_like(structure, [np.concatenate(c, axis=0) for c in columns])
         return np.concatenate(outputs, axis=0)
 
     # -- single batches -----------------------------------------------------------------------
@@ -391,8 +453,8 @@ class Trainer:
         """One optimisation step on one batch; returns its loss (and metrics)."""
         x, y, sample_weight = validation.check_on_batch(self, "train_on_batch", x, y,
                                                         sample_weight, class_weight)
-        data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x),
-                                     class_weight=class_weight)
+        data = data_module.make_data(x, y, sample_weight, data_module.num_samples(x),
+                                     class_weight=class_weight, x_dtypes=self._input_dtypes())
         self._ensure_built(data)
         if reset_metrics:
             self.compiled_metrics.reset()
@@ -405,7 +467,8 @@ class Trainer:
         """Loss (and metrics) of one batch in inference mode."""
         x, y, sample_weight = validation.check_on_batch(self, "test_on_batch", x, y,
                                                         sample_weight)
-        data = data_module.ArrayData(x, y, sample_weight, batch_size=len(x))
+        data = data_module.make_data(x, y, sample_weight, data_module.num_samples(x),
+                                     x_dtypes=self._input_dtypes())
         self._ensure_built(data)
         if reset_metrics:
             self.compiled_metrics.reset()
@@ -416,6 +479,12 @@ class Trainer:
     @_one_call_at_a_time
     def predict_on_batch(self, x):
         """The outputs for one batch, as a NumPy array."""
+        if validation.nested_io(self) is not None:
+            x = validation.check_predict(self, x, {}, batch_size=None, steps=None)
+            data = data_module.make_data(x, batch_size=data_module.num_samples(x),
+                                         x_dtypes=self._input_dtypes())
+            batch = next(iter(data.epoch(self._x_dtype())))
+            return tree.map_structure(lambda t: t.numpy(), self(batch.x, training=False))
         if not isinstance(x, Tensor):
             x = data_module.as_samples(x, "x")
             validation.check_predict_on_batch(self, x)
@@ -428,6 +497,18 @@ class Trainer:
             return logs
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
+
+
+def _for_one_output(value, names, what):
+    """A per-output `loss` or metrics list for a model with one output (a
+    dict by its name, a list of one loss or of one metric list) as the value
+    itself; anything else as given."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in names:
+        return value[names[0]]
+    if isinstance(value, (list, tuple)) and len(value) == 1 and (
+            what == "loss" or isinstance(value[0], (list, tuple))):
+        return value[0]
+    return value
 
 
 class _BatchStream:

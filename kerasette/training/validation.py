@@ -32,6 +32,7 @@ from kerasette import backend as _backend
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette.autodiff.tensor import Tensor
+from kerasette.training import compile_utils
 from kerasette.training import data as data_module
 from kerasette.training.compile_utils import _ACCURACY_NAMES  # resolved later, from shapes
 from kerasette.training.compile_utils import _single_weight
@@ -150,6 +151,10 @@ def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kw
     if loss is None:
         raise ValueError("Argument `loss` is missing: compile() needs a loss, e.g. loss='mse' "
                          "or loss='sparse_categorical_crossentropy'.")
+    outputs = _compile_output_names(compile_method)
+    if outputs is not None:
+        _check_compile_per_output(outputs, loss, metrics, weighted_metrics, loss_weights)
+        return
     if isinstance(loss, (str, dict)):
         losses_module.get(loss)  # an unknown name fails before compile sets anything
     _single_weight(loss_weights)
@@ -158,6 +163,32 @@ def check_compile(compile_method, optimizer, loss, metrics, weighted_metrics, kw
             continue  # dicts get their own message from compile
         for spec in value if isinstance(value, (list, tuple)) else [value]:
             _check_metric(spec, what, value)
+
+
+def _compile_output_names(compile_method):
+    """The output names of the model being compiled when it has several
+    outputs (a loss, metrics and weights per output), else None."""
+    model = getattr(compile_method, "__self__", None)
+    ends = None if model is None else model._graph_ends()
+    if ends is None or len(ends[1]) < 2:
+        return None
+    return list(model.output_names)
+
+
+def _check_compile_per_output(outputs, loss, metrics, weighted_metrics, loss_weights):
+    """`check_compile` for a model with several outputs: each output's loss
+    and metrics by name, and the per-output structure of every argument."""
+    for spec in compile_utils.per_output(loss, outputs, "loss"):
+        if isinstance(spec, type):
+            raise ValueError("Argument `loss` must hold loss names, Loss instances or "
+                             f"functions. Received: the class {spec.__name__}.")
+        if isinstance(spec, str):
+            losses_module.get(spec)
+    compile_utils._output_weights(loss_weights, outputs)
+    for what, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+        for specs in compile_utils.metrics_per_output(value, outputs, what):
+            for spec in specs:
+                _check_metric(spec, what, value)
 
 
 def _check_metric(spec, what, given):
@@ -208,6 +239,14 @@ def check_fit(model, x, y, sample_weight, validation_data, kwargs, *, batch_size
                          "e.g. model.fit(x_train, y_train).")
     if data_module.is_batch_source(x):
         return x, y, sample_weight, _check_validation_data(model, validation_data, None)
+    io = nested_io(model)
+    if io is not None:
+        if class_weight is not None:
+            _refuse_class_weight(model)
+        x, y, sample_weight = _check_nested_arrays(model, "fit", x, y, sample_weight,
+                                                   _needs_targets(model, "train_step"), io)
+        return x, y, sample_weight, _check_validation_data(model, validation_data, x)
+    x, y, sample_weight = _unwrap_single(model, x, y, sample_weight)
     x, y, sample_weight = _check_arrays(model, "fit", x, y, sample_weight,
                                         _needs_targets(model, "train_step"))
     if class_weight is not None and y is not None:
@@ -227,6 +266,11 @@ def check_evaluate(model, x, y, sample_weight, kwargs, *, batch_size, steps):
                          "e.g. model.evaluate(x_test, y_test).")
     if data_module.is_batch_source(x):
         return x, y, sample_weight
+    io = nested_io(model)
+    if io is not None:
+        return _check_nested_arrays(model, "evaluate", x, y, sample_weight,
+                                    _needs_targets(model, "test_step"), io)
+    x, y, sample_weight = _unwrap_single(model, x, y, sample_weight)
     return _check_arrays(model, "evaluate", x, y, sample_weight,
                          _needs_targets(model, "test_step"))
 
@@ -246,6 +290,10 @@ def check_predict(model, x, kwargs, *, batch_size, steps):
                          "e.g. model.predict(x_test).")
     if data_module.is_batch_source(x):
         return x
+    io = nested_io(model)
+    if io is not None:
+        return _check_nested_arrays(model, "predict", x, None, None, False, io)[0]
+    x = _unwrap_single(model, x, None, None)[0]
     given = x
     x = _samples(x, "x", "predict")
     _check_parts(model, given, "x", None)
@@ -265,6 +313,13 @@ def check_on_batch(model, method, x, y, sample_weight, class_weight=None):
     model._require_compiled()
     data_module.check_class_weight(class_weight)
     step = "train_step" if method == "train_on_batch" else "test_step"
+    io = nested_io(model)
+    if io is not None:
+        if class_weight is not None:
+            _refuse_class_weight(model)
+        return _check_nested_arrays(model, method, x, y, sample_weight,
+                                    _needs_targets(model, step), io)
+    x, y, sample_weight = _unwrap_single(model, x, y, sample_weight)
     x, y, sample_weight = _check_arrays(model, method, x, y, sample_weight,
                                         _needs_targets(model, step))
     if class_weight is not None and y is not None:
@@ -391,8 +446,8 @@ def _check_parts(model, value, name, other_samples, role="input"):
     raise ValueError(
         f"Argument `{name}` is a {type(value).__name__} of {len(shapes)} arrays (shapes "
         f"{listed}), but this model {takes}. tf.keras reads a tuple or list of arrays as one "
-        f"array per {role} of a multi-{role} model, which needs the functional API; "
-        f"kerasette does not have it yet. Pass one array: {joined}.")
+        f"array per {role} of a multi-{role} model, built with the functional API "
+        f"(keras.Model(inputs, outputs)). Pass one array: {joined}.")
 
 
 def _check_cardinality(*named):
@@ -566,8 +621,13 @@ def _check_values(arr, name, role, dtype=None, non_negative=False, nonfinite_ok=
 
 
 def _var(name):
-    """A variable name to use in code hints (`validation_data[0]` is not one)."""
-    return name if name.isidentifier() else "x_val" if name.endswith("[0]") else "y_val"
+    """A variable name to use in code hints (`validation_data[0]` is not one;
+    `x['a']`, one input of several, is an expression that works as one)."""
+    if name.isidentifier():
+        return name
+    if name.startswith("validation_data"):
+        return "x_val" if name.startswith("validation_data[0]") else "y_val"
+    return name
 
 
 # -- the model's input and output ---------------------------------------------------------------
@@ -639,9 +699,10 @@ def _needs_targets(model, step):
 
 
 # -- targets ----------------------------------------------------------------------------------
-def _loss_info(model):
-    """`(kind, name, loss object)` of a built-in compiled loss; kind None for others."""
-    loss = model.compiled_loss.loss
+def _loss_info(model, loss=None):
+    """`(kind, name, loss object)` of a built-in compiled loss (the model's,
+    or `loss`, one output's); kind None for others."""
+    loss = model.compiled_loss.loss if loss is None else loss
     fn = getattr(loss, "fn", None)
     name = getattr(fn, "__name__", None)
     if name not in _LOSS_KINDS or getattr(losses_module, name, None) is not fn:
@@ -649,9 +710,10 @@ def _loss_info(model):
     return _LOSS_KINDS[name], name, loss
 
 
-def _check_targets(model, y, name, out):
-    """Shape checks of `y` against the output for the built-in losses."""
-    kind, loss_name, _ = _loss_info(model)
+def _check_targets(model, y, name, out, loss=None):
+    """Shape checks of `y` against the output for the built-in losses (the
+    model's, or `loss`, the loss of the output `y` is for)."""
+    kind, loss_name, _ = _loss_info(model, loss)
     if kind is None:
         return
     got, want, units = tuple(y.shape[1:]), tuple(out[1:]), out[-1]
@@ -697,9 +759,9 @@ def _same_shape(want, got):
             or (got[-1:] == (1,) and _dims_match(want, got[:-1])))
 
 
-def _check_label_values(model, y, name, out):
+def _check_label_values(model, y, name, out, loss=None):
     """Value checks of `y` for the classification losses (one pass over y)."""
-    kind, loss_name, loss = _loss_info(model)
+    kind, loss_name, loss = _loss_info(model, loss)
     if kind not in (_SPARSE, _CATEGORICAL, _BINARY):
         return
     if data_module.is_device_array(y):
@@ -814,6 +876,11 @@ def _check_validation_data(model, validation_data, x):
     xv, yv, swv = (tuple(validation_data) + (None,))[:3]
     names = ("validation_data[0]", "validation_data[1]", "validation_data[2]")
     needs_y = yv is not None or _needs_targets(model, "test_step")
+    io = nested_io(model)
+    if io is not None:
+        xv, yv, swv = _check_nested_arrays(model, "fit", xv, yv, swv, needs_y, io, names=names)
+        return (xv, yv) if swv is None else (xv, yv, swv)
+    xv, yv, swv = _unwrap_single(model, xv, yv, swv)
     xv, yv, swv = _check_arrays(model, "fit", xv, yv, swv, needs_y, names=names, build=False)
     if x is not None and _expected_input_shape(model) is None and tuple(
             xv.shape[1:]) != tuple(x.shape[1:]):
@@ -821,3 +888,184 @@ def _check_validation_data(model, validation_data, x):
             f"Argument `validation_data[0]` has the wrong shape: expected samples shaped like "
             f"x's, {_fmt((None,) + tuple(x.shape[1:]))}, received {tuple(xv.shape)}.")
     return (xv, yv) if swv is None else (xv, yv, swv)
+
+
+# -- several inputs or outputs ------------------------------------------------------------------
+def nested_io(model):
+    """`(input names, output names)` of a graph model with several inputs or
+    outputs (whose data comes as lists or dicts of arrays), else None."""
+    ends = model._graph_ends()
+    if ends is None:
+        return None
+    inputs, outputs = ends
+    if len(inputs) == 1 and len(outputs) == 1:
+        return None
+    return list(model.input_names), list(model.output_names)
+
+
+def _unwrap_single(model, x, y, sample_weight):
+    """For a graph model with one input and one output, tf.keras 2 takes a
+    dict by input (output) name, or a list of the one array, too: each
+    becomes the array itself, so the one-array path runs."""
+    ends = model._graph_ends()
+    if ends is None:
+        return x, y, sample_weight
+    x = _one_of(x, model.input_names, "x", "input")
+    y = _one_of(y, model.output_names, "y", "output")
+    sample_weight = _one_of(sample_weight, model.output_names, "sample_weight", "output")
+    return x, y, sample_weight
+
+
+def _one_of(value, names, arg, role):
+    if isinstance(value, dict):
+        return _adapt(value, names, arg, role)[0][0]
+    return value
+
+
+def _refuse_class_weight(model):
+    raise ValueError(
+        "Argument `class_weight` is not supported for models with several inputs or outputs "
+        f"(model {model.name!r}); pass `sample_weight` per output instead, e.g. the weight of "
+        "each sample's class: sample_weight={name: np.take(weights, labels)}.")
+
+
+def _adapt(value, names, arg, role):
+    """`value` (a dict by name, a list or tuple in order, or one array where
+    there is one name) as a list of arrays in the order of `names`, with
+    the label of each for messages (`x['a']`, `x[0]`).
+
+    Raises:
+        ValueError: naming the argument, the model's names and what was
+            received: a missing or unknown key, or the wrong number of arrays.
+    """
+    count = f"{len(names)} {role}{'s' if len(names) != 1 else ''} ({', '.join(map(repr, names))})"
+    if isinstance(value, dict):
+        missing = [name for name in names if name not in value]
+        unknown = [key for key in value if key not in names]
+        if missing or unknown:
+            problem = (f"has no entry for {role} {missing[0]!r}" if missing
+                       else f"has key {unknown[0]!r}, which is not an {role} name")
+            raise ValueError(
+                f"Argument `{arg}` {problem}: the model has {count}. Pass a dict with one "
+                f"array per {role} name, or a list in that order. Received keys: "
+                f"{sorted(map(str, value))}")
+        return [value[name] for name in names], [f"{arg}[{name!r}]" for name in names]
+    if isinstance(value, (list, tuple)) and len(names) > 1:
+        if len(value) != len(names):
+            raise ValueError(
+                f"Argument `{arg}` is a {type(value).__name__} of {len(value)} arrays, but the "
+                f"model has {count}: pass one array per {role}, in that order, or a dict by "
+                f"{role} name.")
+        return list(value), [f"{arg}[{i}]" for i in range(len(names))]
+    if len(names) > 1:
+        raise ValueError(
+            f"Argument `{arg}` is one array, but the model has {count}: pass a list of "
+            f"{len(names)} arrays, in that order, or a dict by {role} name. Received: "
+            f"{type(value).__name__}" + (f" of shape {tuple(value.shape)}"
+                                         if hasattr(value, "shape") else ""))
+    if isinstance(value, (list, tuple)) and len(value) == 1 and hasattr(value[0], "shape"):
+        value = value[0]  # [array] for the one input: one array, not a list of samples
+    return [value], [arg]
+
+
+def _adapt_weights(value, names, arg):
+    """`sample_weight` per output: one array for every output (the same
+    array, not copies), a list in output order, or a dict by output name
+    (outputs left out are unweighted)."""
+    if value is None:
+        return None, None
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in names]
+        if unknown:
+            raise ValueError(
+                f"Argument `{arg}` has key {unknown[0]!r}, which is not an output name: the "
+                f"model's outputs are {names}. Received keys: {sorted(map(str, value))}")
+        return ([value.get(name) for name in names],
+                [f"{arg}[{name!r}]" for name in names])
+    if isinstance(value, (list, tuple)) and len(names) > 1 and not _is_number_list(value):
+        return _adapt(value, names, arg, "output")
+    return [value] * len(names), [arg] * len(names)
+
+
+def _is_number_list(value):
+    """A list of numbers is one weight per sample, not one array per output."""
+    return all(isinstance(v, numbers.Number) for v in value)
+
+
+def _check_nested_arrays(model, method, x, y, sample_weight, needs_y, io,
+                         names=("x", "y", "sample_weight")):
+    """`_check_arrays` for a model with several inputs or outputs: each
+    array is checked as one array is, against its own input or output.
+
+    Returns:
+        `(x, y, sample_weight)` as `data.Arrays` in the model's input and
+        output order (y and sample_weight may be None; a sample weight
+        given as one array appears once per output, the same array).
+    """
+    in_names, out_names = io
+    x_arg, y_arg, sw_arg = names
+    xs, x_labels = _adapt(x, in_names, x_arg, "input")
+    if y is None and needs_y:
+        raise ValueError(f"Argument `{y_arg}` is missing: {method}() needs targets for the "
+                         f"loss, one array per output ({', '.join(out_names)}). Pass "
+                         f"{method}(x, y), or a generator or Sequence that yields (x, y) "
+                         "batches.")
+    ys, y_labels = (None, None) if y is None else _adapt(y, out_names, y_arg, "output")
+    sws, sw_labels = _adapt_weights(sample_weight, out_names, sw_arg)
+    xs = [_samples(a, label, method) for a, label in zip(xs, x_labels)]
+    if ys is not None:
+        ys = [_samples(a, label, method) for a, label in zip(ys, y_labels)]
+    if sws is not None:
+        converted = {}
+        for i, (a, label) in enumerate(zip(sws, sw_labels)):
+            if a is not None:  # one array for every output is converted once
+                converted.setdefault(id(a), _samples(a, label, method))
+        sws = [None if a is None else converted[id(a)] for a in sws]
+    described = [(f"{label} (input {name!r})" if "[" in label and label.endswith("]")
+                  and not label.endswith(f"[{name!r}]") else label, a)
+                 for label, name, a in zip(x_labels, in_names, xs)]
+    for group, labels in ((ys, y_labels), (sws, sw_labels)):
+        for i, (label, a) in enumerate(zip(labels or (), group or ())):
+            if a is not None:
+                name = out_names[i]
+                tag = (f"{label} (output {name!r})" if label.endswith(f"[{i}]")
+                       else label)
+                described.append((tag, a))
+    _check_cardinality(*described)
+    inputs, outputs = model._graph_ends()
+    float_dtype = _input_dtype(model)
+    xs = [_expand_1d(a) for a in xs]
+    for a, label, name, ref in zip(xs, x_labels, in_names, inputs):
+        expected = (None,) + tuple(ref.shape[1:])
+        if not _dims_match(expected[1:], tuple(a.shape[1:])):
+            raise ValueError(
+                f"Argument `{label}` has the wrong shape for input {name!r} of this model: "
+                f"expected shape {_fmt(expected)}, received {tuple(a.shape)}."
+                f"{_shape_hint(label, expected, tuple(a.shape))}")
+        dtype = ref.dtype if np.dtype(ref.dtype).kind != "f" else float_dtype
+        _check_values(a, label, "x", dtype, nonfinite_ok=(method == "predict"))
+    if ys is not None:
+        for i, (a, label, ref) in enumerate(zip(ys, y_labels, outputs)):
+            _check_values(a, label, "y", data_module._label_dtype(a.dtype))
+            loss = _output_loss(model, i)
+            if loss is not None:
+                out = (None,) + tuple(ref.shape[1:])
+                _check_targets(model, a, label, out, loss=loss)
+                _check_label_values(model, a, label, out, loss=loss)
+    if sws is not None:
+        seen = set()
+        for a, label in zip(sws, sw_labels):
+            if a is not None and id(a) not in seen:
+                seen.add(id(a))
+                _check_values(a, label, "sample_weight", _backend.floatx(), non_negative=True)
+    wrap = data_module.Arrays
+    return wrap(xs), None if ys is None else wrap(ys), None if sws is None else wrap(sws)
+
+
+def _output_loss(model, index):
+    """The compiled loss object of output `index` (None: that output has none)."""
+    compiled = getattr(model, "compiled_loss", None)
+    if compiled is None:
+        return None
+    losses = getattr(compiled, "losses", None)
+    return compiled.loss if losses is None else losses[index]
