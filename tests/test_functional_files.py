@@ -327,3 +327,17 @@ def test_keras_two_output_files_restore_their_compile_state(backend, impl, ext):
         model = keras.models.load_model(KERAS2 / f"{impl}_func_two_outputs{ext}")
     assert model.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae"]
     assert model.compiled_loss.weights == [1.0, 0.5]
+
+
+def test_loss_objects_are_written_with_a_reduction_both_kerases_read(backend, tmp_path):
+    """tf.keras 2 writes `reduction: "auto"`, which Keras 3 refuses; kerasette
+    writes `"sum_over_batch_size"`, what "auto" means in `fit`, which both read."""
+    model, x, y = _two_heads()
+    model.compile("adam", loss={"reg": keras.losses.MeanSquaredError(),
+                                "cls": keras.losses.SparseCategoricalCrossentropy()})
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        loss = json.loads(f.attrs["training_config"])["loss"]
+    assert {entry["config"]["reduction"] for entry in loss.values()} == {"sum_over_batch_size"}
+    loaded = keras.models.load_model(tmp_path / "m.h5")
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)

@@ -52,7 +52,7 @@ from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_
                                       too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
 from kerasette.saving.sources import open_regular
-from kerasette.training.compile_utils import metrics_per_output
+from kerasette.training.compile_utils import metrics_per_output, per_output
 from kerasette.utils.dialects import KERAS3_VERSION
 from kerasette.utils.registry import model_class
 
@@ -324,8 +324,9 @@ def _compile_config(model):
     if hasattr(compiled, "output_names"):
         # Several outputs: dicts by output name, which Keras 3's compile takes.
         names = compiled.output_names
-        loss = {name: _loss_entry(obj, losses_module)
-                for name, obj in zip(names, compiled.losses) if obj is not None}
+        specs = per_output(compiled.given[0], names, "loss")
+        loss = {name: _loss_entry(spec if isinstance(spec, str) else obj, losses_module)
+                for name, spec, obj in zip(names, specs, compiled.losses) if obj is not None}
         weights = dict(zip(names, compiled.weights)) if any(
             w != 1.0 for w in compiled.weights) else None
         given, given_weighted = model.compiled_metrics.given

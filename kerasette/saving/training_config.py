@@ -10,7 +10,7 @@ from Keras 3's.
 from __future__ import annotations
 
 from kerasette import losses, metrics, optimizers
-from kerasette.training.compile_utils import metrics_per_output
+from kerasette.training.compile_utils import metrics_per_output, per_output
 
 # Optimizer arguments that only the tf.keras 2.11+ classes understand; the
 # legacy classes tf.keras builds from a plain name (and Keras 3) reject
@@ -40,12 +40,24 @@ def optimizer_config(optimizer) -> dict:
 
 
 def _loss_config(model):
-    loss = model.compiled_loss.loss
-    if isinstance(model.loss, str):
-        return losses.serialize(losses.get(model.loss))
+    return _one_loss_config(model.loss, model.compiled_loss.loss)
+
+
+def _one_loss_config(spec, loss):
+    """One output's loss as both Kerases read it: the full function name for
+    a name or a function (`"mse"` -> `"mean_squared_error"`), a class config
+    for a loss object. `spec` is what the user passed, `loss` its object."""
+    if isinstance(spec, str):
+        return losses.serialize(losses.get(spec))
     if type(loss).__name__ == "LossFunctionWrapper":
         return losses.serialize(loss.fn) if hasattr(loss, "fn") else loss.name
-    return _plain(losses.serialize(loss))
+    config = _plain(losses.serialize(loss))
+    inner = config.get("config") if isinstance(config, dict) else None
+    if isinstance(inner, dict) and inner.get("reduction") == "auto":
+        # tf.keras 2 reads "sum_over_batch_size" too (what "auto" means in
+        # `fit`); Keras 3 refuses "auto", also in tf.keras 2's own files.
+        config = {**config, "config": {**inner, "reduction": "sum_over_batch_size"}}
+    return config
 
 
 def _plain(config):
@@ -124,8 +136,9 @@ def _multi_output_training_config(model) -> dict:
     Outputs without a loss are left out of `loss`."""
     compiled = model.compiled_loss
     names = compiled.output_names
-    loss = {name: _plain(losses.serialize(obj))
-            for name, obj in zip(names, compiled.losses) if obj is not None}
+    specs = per_output(compiled.given[0], names, "loss")
+    loss = {name: _one_loss_config(spec, obj)
+            for name, spec, obj in zip(names, specs, compiled.losses) if obj is not None}
     weights = None
     if any(w != 1.0 for w in compiled.weights):
         weights = dict(zip(names, compiled.weights))
