@@ -66,6 +66,19 @@ def test_iris_default_run_reaches_093(capsys, tmp_path):
         assert (tmp_path / "iris_loss.png").stat().st_size > 0
 
 
+def test_iris_functional_two_inputs_and_a_skip_connection(backend, capsys):
+    """The functional example: two inputs, a residual add, a .keras round trip."""
+    if backend.name != "numpy":
+        pytest.skip("the example runs once, on the numpy backend")
+    example = load_example("iris_functional")
+    result = example.main([])
+    out = capsys.readouterr().out
+    check_last_line(out, result)
+    assert "Connected to" in out  # the functional summary
+    assert result["reloaded_identical"]
+    assert result["test_accuracy"] >= 0.93, result
+
+
 def test_iris_split_is_fixed_and_standardised_on_the_training_rows():
     iris = load_example("iris")
     (x_train, y_train), (x_test, y_test), names = iris.load_split()
