@@ -59,7 +59,8 @@ def parse_args(argv=None):
                              "numpy_update (kerasette with its numba update switched off), "
                              "fixed_threads (with --load: kerasette with its BLAS threads "
                              "fixed, as before it chose them), one_thread (with --load: "
-                             "kerasette with 1 BLAS thread)")
+                             "kerasette with 1 BLAS thread), functional (mlp: kerasette's "
+                             "keras.Model build of the same network)")
     parser.add_argument("--gpu", action="store_true",
                         help="MLP at batch 128 and 1024 on the CuPy backend and PyTorch CUDA")
     parser.add_argument("--quick", action="store_true",

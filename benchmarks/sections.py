@@ -109,6 +109,12 @@ def build_system(kind, network, batch_size, device="cpu", rows=None):
     data = iris() if network == "iris" else mnist(_SHAPES[network], rows)
     if kind == "kerasette":
         return systems.KerasLike("kerasette", network, data, batch_size)
+    if kind == "kerasette_functional":
+        # The same network built with keras.Input and keras.Model: a chain
+        # of layers, which takes the same direct step as the Sequential one.
+        system = systems.KerasLike("kerasette", network, data, batch_size, functional=True)
+        system.name = "kerasette, functional"
+        return system
     if kind == "kerasette_numpy_update":
         # The same, with the optimizer's compiled update (numba) switched
         # off: what the kernels save, measured in the same session.
@@ -167,9 +173,12 @@ def _serve(conn, kind, network, batch_size, device, rows=None):
 
 
 def make_systems(network, batch_size, skip, with_floor=False, device="cpu", load=0,
-                 rows=None):
-    """The systems available here, kerasette first, each in its own process."""
+                 rows=None, functional=False):
+    """The systems available here, kerasette first, each in its own process
+    (with `functional`, also kerasette's functional build of the network)."""
     kinds = ["kerasette"]
+    if functional and "functional" not in skip:
+        kinds.append("kerasette_functional")
     if load and device == "cpu" and "fixed_threads" not in skip:
         kinds.append("kerasette_fixed_threads")
     if load and device == "cpu" and "one_thread" not in skip:
@@ -230,7 +239,8 @@ def mlp(threads, skip, repeats, batch_sizes, load=0, rows=None, **_):
     parts = [f"## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of {_images(rows)}"]
     raw = {}
     for b in batch_sizes:
-        made = make_systems("mlp", b, skip, with_floor=True, load=load, rows=rows)
+        made = make_systems("mlp", b, skip, with_floor=True, load=load, rows=rows,
+                            functional=True)
         try:
             times, accuracy = alternate_epochs(made, repeats)
             loaded = loaded_epochs(made, repeats, load)

@@ -55,12 +55,19 @@ class KerasLike:
     epoch, with the `accuracy` metric that course scripts ask for.
     """
 
-    def __init__(self, module_name, network, data, batch_size, seed=1):
+    def __init__(self, module_name, network, data, batch_size, seed=1, functional=False):
         self.name = "kerasette" if module_name == "kerasette" else "tf.keras"
         keras = importlib.import_module(module_name)
         self.keras = keras
         keras.utils.set_random_seed(seed)
-        self.model = keras.Sequential(keras_layers(keras, network, data.x_train.shape[-1]))
+        layers = keras_layers(keras, network, data.x_train.shape[-1])
+        if functional:  # the same layers called on keras.Input: keras.Model(inputs, outputs)
+            inputs = h = keras.Input(shape=data.x_train.shape[1:])
+            for layer in layers:
+                h = layer(h)
+            self.model = keras.Model(inputs, h)
+        else:
+            self.model = keras.Sequential(layers)
         self.model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7),
                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         self.data = data

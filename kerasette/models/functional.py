@@ -117,6 +117,41 @@ class Functional(Model):
         and compile losses per input and output."""
         return self._inputs, self._outputs
 
+    # -- what the input checks and the direct step read (see Trainer) -------------------
+    def _declared_input_shape(self):
+        """The one input's shape, so that `fit` checks `x` before the first
+        step (as for a Sequential model); None with several inputs (checked
+        per input)."""
+        return tuple(self._inputs[0].shape) if len(self._inputs) == 1 else None
+
+    def _checked_output_shape(self, x=None):
+        """The one output's shape, for the checks of `y`; None with several."""
+        return tuple(self._build_output_shape) if len(self._outputs) == 1 else None
+
+    def _layer_chain(self):
+        """The layers in call order, without the InputLayer, when the graph
+        is one chain (`Input -> a -> b -> ... -> output`: one input, one
+        output, each layer called once in this graph, on exactly the
+        previous layer's one output, with no fixed call arguments); None
+        for any other graph, which takes the general step."""
+        if len(self._inputs) != 1 or len(self._outputs) != 1:
+            return None
+        source = self._inputs[0]
+        if np.dtype(source.dtype) != np.dtype(self._x_dtype()):
+            return None  # the general path casts to the Input's own dtype
+        chain, seen = [], set()
+        for node in self._run_order:
+            if (type(node.inputs) is not KerasTensor or node.inputs is not source
+                    or type(node.outputs) is not KerasTensor or node.kwargs
+                    or id(node.layer) in seen):
+                return None
+            seen.add(id(node.layer))
+            chain.append(node.layer)
+            source = node.outputs
+        if source is not self._outputs[0] or not chain:
+            return None
+        return chain
+
     @property
     def input_names(self) -> list:
         return [t._keras_history[0].name for t in self._inputs]

@@ -73,6 +73,11 @@ class FastStep:
         self.variables = model.trainable_variables
         self.flatten_first = plan[0][0] == _FLATTEN
         self.input_width = dense_layers[0].kernel.shape[0]
+        # The sample shape the model declares (None where any size goes):
+        # a functional model's general step refuses a batch of another
+        # shape, so the direct step must not take it either.
+        declared = model._declared_input_shape()
+        self.sample_shape = None if declared is None else tuple(declared)[1:]
         self.units = dense_layers[-1].units
         self._bound = (None, None)  # (pack, the layers bound to it: _Bound)
         self._workspaces = {}
@@ -174,6 +179,10 @@ class FastStep:
         """Whether a batch has the shapes the direct step handles; the
         general path takes (and explains) anything else."""
         shape = x.shape
+        expected = self.sample_shape
+        if expected is not None and (len(shape) != len(expected) + 1 or any(
+                e is not None and e != r for e, r in zip(expected, shape[1:]))):
+            return False
         if len(shape) == 2:
             width = shape[1]
         elif self.flatten_first and len(shape) > 2:
