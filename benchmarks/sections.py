@@ -100,6 +100,34 @@ class Remote:
 _SHAPES = {"mlp": (784,), "cnn": (28, 28, 1)}
 
 
+
+def _fixed_blas_threads():
+    from kerasette.backend import blas_library
+
+    library = blas_library.find()
+    return {} if library is None else {"KERASETTE_BLAS_THREADS": str(library.get())}
+
+
+# kerasette's systems: (name in the report, environment set in the system's
+# own process before it builds the model, built with keras.Input/Model).
+_KERASETTE_VARIANTS = {
+    "kerasette": ("kerasette", dict, False),
+    # The same network built with keras.Input and keras.Model: a chain of
+    # layers, which takes the same direct step as the Sequential one.
+    "kerasette_functional": ("kerasette, functional", dict, True),
+    # The optimizer's compiled update (numba) switched off: what the
+    # kernels save, measured in the same session.
+    "kerasette_numpy_update": ("kerasette, NumPy update",
+                               lambda: {"KERASETTE_CPU_KERNELS": "0"}, False),
+    # The BLAS threads fixed at the library's count (what kerasette did
+    # before it chose them): the busy-machine comparison.
+    "kerasette_fixed_threads": ("kerasette, fixed BLAS threads", _fixed_blas_threads, False),
+    # One BLAS thread, quiet or not: with N busy processes on N+1 cores it is
+    # what the machine has left to give, the loaded epoch's floor.
+    "kerasette_one_thread": ("kerasette, 1 BLAS thread",
+                             lambda: {"KERASETTE_BLAS_THREADS": "1"}, False),
+}
+
 def build_system(kind, network, batch_size, device="cpu", rows=None):
     """One system, with its own copy of the data (`rows` training images)."""
     if device == "cuda" and kind == "kerasette":
@@ -107,38 +135,12 @@ def build_system(kind, network, batch_size, device="cpu", rows=None):
 
         keras.backend.set_backend("cupy")
     data = iris() if network == "iris" else mnist(_SHAPES[network], rows)
-    if kind == "kerasette":
-        return systems.KerasLike("kerasette", network, data, batch_size)
-    if kind == "kerasette_functional":
-        # The same network built with keras.Input and keras.Model: a chain
-        # of layers, which takes the same direct step as the Sequential one.
-        system = systems.KerasLike("kerasette", network, data, batch_size, functional=True)
-        system.name = "kerasette, functional"
-        return system
-    if kind == "kerasette_numpy_update":
-        # The same, with the optimizer's compiled update (numba) switched
-        # off: what the kernels save, measured in the same session.
-        os.environ["KERASETTE_CPU_KERNELS"] = "0"
-        system = systems.KerasLike("kerasette", network, data, batch_size)
-        system.name = "kerasette, NumPy update"
-        return system
-    if kind == "kerasette_fixed_threads":
-        # The same, with the BLAS threads fixed at the library's count (what
-        # kerasette did before it chose them): the busy-machine comparison.
-        from kerasette.backend import blas_library
-
-        library = blas_library.find()
-        if library is not None:
-            os.environ["KERASETTE_BLAS_THREADS"] = str(library.get())
-        system = systems.KerasLike("kerasette", network, data, batch_size)
-        system.name = "kerasette, fixed BLAS threads"
-        return system
-    if kind == "kerasette_one_thread":
-        # One BLAS thread, quiet or not: with N busy processes on N+1 cores
-        # it is what the machine has left to give, the loaded epoch's floor.
-        os.environ["KERASETTE_BLAS_THREADS"] = "1"
-        system = systems.KerasLike("kerasette", network, data, batch_size)
-        system.name = "kerasette, 1 BLAS thread"
+    if kind in _KERASETTE_VARIANTS:
+        name, environment, functional = _KERASETTE_VARIANTS[kind]
+        os.environ.update(environment())  # this system's own process: see the table
+        system = systems.KerasLike("kerasette", network, data, batch_size,
+                                   functional=functional)
+        system.name = name
         return system
     if kind == "torch":
         return systems.Torch(network, data, batch_size, device=device)

@@ -9,6 +9,7 @@ gives with the same seed. Any other graph takes the general step.
 
 import numpy as np
 import pytest
+from test_fast_step import general_steps  # noqa: F401 - a fixture shared with that file
 
 import kerasette as keras
 from kerasette.training.fast_step import FastStep
@@ -40,16 +41,6 @@ def _functional():
     for layer in _mlp_layers():
         h = layer(h)
     return keras.Model(inputs, h)
-
-
-@pytest.fixture
-def general_steps(monkeypatch):
-    """A list that grows by one for every step taken by the general path."""
-    calls = []
-    original = Trainer.train_step
-    monkeypatch.setattr(Trainer, "train_step",
-                        lambda self, batch: calls.append(1) or original(self, batch))
-    return calls
 
 
 def _train(make, monkeypatch, direct=True, epochs=3):

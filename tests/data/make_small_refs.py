@@ -38,8 +38,14 @@ def main(argv=None):
     parser.add_argument("--shared", type=Path, default=HERE.parents[2] / "shared",
                         help="the shared folder holding fixtures/keras (default: ../shared)")
     args = parser.parse_args(argv)
-    for name in NAMES:
-        arrays = small_ref(args.shared / "fixtures" / "keras" / name)
+    originals = [args.shared / "fixtures" / "keras" / name for name in NAMES]
+    missing = [str(path) for path in originals if not path.is_file()]
+    if missing:
+        parser.exit(2, f"the originals are not there: {', '.join(missing)}; this script "
+                       "needs the shared fixtures (--shared); the tests need only its output, "
+                       "which is committed in tests/data/keras/.\n")
+    for name, original in zip(NAMES, originals):
+        arrays = small_ref(original)
         target = HERE / "keras" / name
         np.savez_compressed(target, **arrays)
         print(f"{target}: {target.stat().st_size} bytes")
