@@ -27,7 +27,7 @@ from __future__ import annotations
 from kerasette import layers as layers_module
 from kerasette.layers.core import InputLayer
 from kerasette.layers.node import KerasTensor, flatten
-from kerasette.utils.registry import model_class
+from kerasette.utils.registry import is_model, model_class
 
 KERAS2 = "keras2"
 KERAS3 = "keras3"
@@ -73,7 +73,7 @@ def _node_indices(model, graph_nodes, dialect) -> dict:
     too), after the construction node tf.keras 2 counts for a nested model."""
     index = {}
     for layer in model.layers:
-        offset = 1 if dialect == KERAS2 and _is_model(layer) else 0
+        offset = 1 if dialect == KERAS2 and is_model(layer) else 0
         kept = [node for node in layer._inbound_nodes if node in graph_nodes]
         for i, node in enumerate(kept):
             index[node] = i + offset
@@ -136,7 +136,7 @@ def from_graph_config(cls, config, custom_objects=None):
             made[name] = [layer._inbound_nodes[0].output_tensors]
         else:
             # tf.keras 2's node 0 of a nested model is its own construction.
-            made[name] = [None] if dialect == KERAS2 and _is_model(layer) else []
+            made[name] = [None] if dialect == KERAS2 and is_model(layer) else []
         nodes = entry.get("inbound_nodes") or []
         if not isinstance(nodes, list):
             raise ValueError(f"Layer {name!r}: 'inbound_nodes' is not a list.")
@@ -294,11 +294,6 @@ def _read_ends(spec, dialect, tensor, what):
     if dialect == KERAS2 and isinstance(ends, list) and len(ends) == 1:
         ends = ends[0]  # tf.keras 2 writes one tensor as a list of one
     return ends
-
-
-def _is_model(layer) -> bool:
-    return any(cls is not None and isinstance(layer, cls)
-               for cls in (model_class("Sequential"), model_class("Functional")))
 
 
 __all__ = ["KERAS2", "KERAS3", "from_graph_config", "graph_config"]

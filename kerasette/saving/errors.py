@@ -69,3 +69,19 @@ def code_object_in(config):
         elif isinstance(node, list):
             stack.extend(node)
     return None
+
+
+def refuse_code(config, path, where, hint=""):
+    """Raises `ModelFileError` when `code_object_in(config)` finds an object
+    whose rebuilding would run code from the file; `where` names the part of
+    the file (`"config.json"`, `"model_config"`), `hint` adds a way out."""
+    found = code_object_in(config)
+    if found is None:
+        return
+    cls, name = found
+    what = (f"a {cls} layer{f' ({name!r})' if name else ''}" if cls != "__lambda__"
+            else "a serialized Python lambda")
+    raise ModelFileError(path, f"{where} holds {what}. Rebuilding it would run code stored in "
+                               "the file, which kerasette never does (also with "
+                               "safe_mode=False). Rewrite it as a custom layer class and pass "
+                               f"it in custom_objects.{hint}")

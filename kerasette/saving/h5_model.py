@@ -17,9 +17,10 @@ import numpy as np
 
 from kerasette.saving import training_config as tc
 from kerasette.saving import weights_h5
-from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_in, rebuilding,
+from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, rebuilding, refuse_code,
                                       too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
+from kerasette.utils.dialects import KERAS2_VERSION
 from kerasette.utils.registry import model_class
 
 _log = logging.getLogger("kerasette")
@@ -37,7 +38,7 @@ def save_model_h5(model, path, include_optimizer=True):
         train_config = tc.training_config(model)
 
     def write(f):
-        f.attrs["keras_version"] = weights_h5.KERAS_DIALECT_VERSION
+        f.attrs["keras_version"] = KERAS2_VERSION
         f.attrs["backend"] = "tensorflow"
         f.attrs["model_config"] = json.dumps(model_config).encode("utf8")
         if train_config is not None:
@@ -75,18 +76,12 @@ def _attr_json(reader, f, key, required):
 
 def check_safe(config, path, safe_mode):
     """Refuses layers that would need code from the file to run, at any
-    depth (a Lambda inside a nested model too)."""
-    found = code_object_in(config)
-    if found is not None:
-        name = found[0]
-        raise ModelFileError(
-            path, f"contains a {name} layer, whose function is stored as Python bytecode; "
-            "kerasette never runs code from a file"
-            + (" (safe_mode=True)." if safe_mode else ".")
-            + " Rebuild the model in code with the same layers and load the weights with "
-            "model.load_weights(path), or replace the Lambda by a registered custom layer "
-            "and pass it in custom_objects."
-        )
+    depth (a Lambda inside a nested model too), with or without
+    `safe_mode`."""
+    del safe_mode  # refused either way: kerasette never runs code from a file
+    refuse_code(config, path, "model_config",
+                hint=" Or rebuild the model in code and load the weights with "
+                     "model.load_weights(path).")
 
 
 def build_model(model_config, path, custom_objects, safe_mode):

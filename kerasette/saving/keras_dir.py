@@ -186,12 +186,6 @@ def _replaceable(entry, name):
 # ----------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------
-def is_model_dir(path):
-    """Whether `path` is a folder holding a `config.json` (what Keras 3's
-    `load_model` takes for a model folder)."""
-    return os.path.isdir(path) and os.path.lexists(os.path.join(path, CONFIG))
-
-
 def saved_model_error(path):
     """The error for a TensorFlow SavedModel folder given to `load_model`."""
     name = os.path.basename(os.path.normpath(path)) or "model"
@@ -333,5 +327,5 @@ class _DirMembers:
         return data
 
 
-__all__ = ["MEMBERS", "check_replaceable", "is_model_dir", "load_model_dir", "save_model_dir",
+__all__ = ["MEMBERS", "check_replaceable", "load_model_dir", "save_model_dir",
            "saved_model_error"]

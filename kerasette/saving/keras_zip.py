@@ -48,13 +48,13 @@ import zipfile
 import numpy as np
 
 from kerasette.saving import atomic, zip_member
-from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, code_object_in, rebuilding,
+from kerasette.saving.errors import (CONFIG_ERRORS, ModelFileError, rebuilding, refuse_code,
                                       too_large)
 from kerasette.saving.h5_guard import H5_ERRORS, MAX_ATTRIBUTE_BYTES, H5Reader
 from kerasette.saving.sources import open_regular
 from kerasette.training.compile_utils import metrics_per_output, per_output
 from kerasette.utils.dialects import KERAS3_VERSION
-from kerasette.utils.registry import model_class
+from kerasette.utils.registry import is_model, model_class
 
 METADATA = "metadata.json"
 CONFIG = "config.json"
@@ -66,7 +66,6 @@ _VARIANCE_SCALING = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
 # Keras 3 layers without a `build` of their own carry no build_config.
 _NO_BUILD_CONFIG = {"InputLayer", "Activation", "Dropout", "Reshape", "MaxPooling2D",
                     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
-# Class names whose configs would need code from the file to rebuild.
 
 _POLICY = "DTypePolicy"
 
@@ -187,13 +186,6 @@ def _weights_bytes(model, optimizer, config):
                 for i, value in enumerate(values):
                     group.create_dataset(str(i), data=value)
     return buf.getvalue()
-
-
-def is_model(layer) -> bool:
-    """Whether `layer` is a `Sequential` or functional model (by the
-    registered classes: saving imports no model class)."""
-    return any(cls is not None and isinstance(layer, cls)
-               for cls in (model_class("Sequential"), model_class("Functional")))
 
 
 def model_to_keras3_config(model, include_compile=True):
@@ -514,7 +506,7 @@ def load_members(members, path, custom_objects=None, compile=True):
         metadata = _read_json(members, path, METADATA)
         if not isinstance(metadata, dict):
             raise ModelFileError(path, f"{METADATA} is not a JSON object.")
-    _refuse_code(config, path)
+    refuse_code(config, path, CONFIG)
     if not members.has(WEIGHTS):
         extra = (" (it holds npz weights, which kerasette does not read)"
                  if members.has(WEIGHTS_NPZ) else "")
@@ -550,19 +542,6 @@ def _read_json(members, path, name):
         return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as err:  # RecursionError: absurdly deep nesting
         raise ModelFileError(path, f"{name} is not valid JSON ({err})") from err
-
-
-def _refuse_code(config, path, where="config.json"):
-    """Refuses any object whose rebuilding would run code stored in the file."""
-    found = code_object_in(config)
-    if found is not None:
-        cls, name = found
-        what = (f"a {cls} layer{f' ({name!r})' if name else ''}" if cls != "__lambda__"
-                else "a serialized Python lambda")
-        raise ModelFileError(path, f"{where} holds {what}. Rebuilding it would run "
-                                   "code stored in the file, which kerasette never does "
-                                   "(also with safe_mode=False). Rewrite it as a custom "
-                                   "layer class and pass it in custom_objects.")
 
 
 def _model_from_config(config, path, custom_objects):

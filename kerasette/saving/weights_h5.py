@@ -24,10 +24,7 @@ from kerasette.saving import atomic
 from kerasette.saving.errors import ModelFileError
 from kerasette.saving.h5_guard import H5_ERRORS, H5Reader
 from kerasette.utils.dialects import KERAS2_VERSION
-
-# The tf.keras version whose dialect kerasette writes (its home is
-# `kerasette.utils.dialects`; the name stays here for the writers below).
-KERAS_DIALECT_VERSION = KERAS2_VERSION
+from kerasette.utils.registry import is_model
 
 
 def _h5py():
@@ -51,7 +48,7 @@ def write_legacy_group(group, model):
     """Writes `model`'s weights into an open h5py group in the legacy layout."""
     group.attrs["layer_names"] = _names_attr([layer.name for layer in model.layers])
     group.attrs["backend"] = b"tensorflow"
-    group.attrs["keras_version"] = KERAS_DIALECT_VERSION.encode()
+    group.attrs["keras_version"] = KERAS2_VERSION.encode()
     for layer in model.layers:
         g = group.create_group(layer.name)
         weights = layer_weights(layer)
@@ -77,16 +74,6 @@ def v3_paths(model):
     return out
 
 
-def _is_graph_model(layer) -> bool:
-    """Whether `layer` is a Sequential or functional model: nested in a
-    functional model, Keras 3 stores each of its layers in its own group
-    (`layers/sequential/layers/dense/vars/0`), not all in one `vars`."""
-    from kerasette.utils.registry import model_class
-
-    return any(cls is not None and isinstance(layer, cls)
-               for cls in (model_class("Sequential"), model_class("Functional")))
-
-
 def write_v3_file(f, model):
     """Writes Keras 3's `.weights.h5` layout into an open file."""
     _write_v3_layers(f, model, nested=_is_functional(model))
@@ -104,7 +91,7 @@ def _write_v3_layers(f, model, nested):
     layers = f.create_group("layers")
     for layer, key in v3_paths(model):
         group = layers.create_group(key)
-        if nested and _is_graph_model(layer):
+        if nested and is_model(layer):
             _write_v3_layers(group, layer, nested)
             group.create_group("vars").attrs["name"] = layer.name
             continue
@@ -250,7 +237,7 @@ def _plan_v3_layers(reader, layers, model, skip_mismatch, where):
             raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
                                        f"{where}/{key} (it holds: {sorted(layers)}).")
         group = layers[key]
-        if _is_graph_model(layer) and "layers" in group:
+        if is_model(layer) and "layers" in group:
             # A nested model (Keras 3's layout): one group per layer, at any depth
             # the file holds (each level is a group the file really has).
             plan += _plan_v3_layers(reader, group["layers"], layer, skip_mismatch,

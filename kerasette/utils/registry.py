@@ -151,3 +151,11 @@ def model_class(name: str):
         True
     """
     return _MODEL_CLASSES.get(name)
+
+
+def is_model(layer) -> bool:
+    """Whether `layer` is a `Sequential` or functional model, by the
+    registered classes (so that saving imports no model class)."""
+    return any(cls is not None and isinstance(layer, cls)
+               for cls in (model_class("Sequential"), model_class("Functional")))
+
