@@ -376,3 +376,21 @@ def test_one_element_lists_are_one_input_and_one_output(backend):
     assert history.history["loss"][1] < history.history["loss"][0]
     prediction = model.predict(x, verbose=0)
     assert isinstance(prediction, np.ndarray) and prediction.shape == (8, 2)
+
+
+def test_dict_targets_are_matched_to_outputs_by_name(backend):
+    """A custom step may pass targets as a dict: each goes to the output of
+    its name, in the model's output order (not the keys' sorted order)."""
+    inputs = keras.Input(shape=(2,))
+    b = keras.layers.Dense(1, name="b")(inputs)
+    a = keras.layers.Dense(1, name="a")(inputs)
+    model = keras.Model(inputs, [b, a])
+    model.compile("sgd", loss="mse", loss_weights={"b": 1.0, "a": 0.0})
+    x = keras.ops.convert_to_tensor(np.ones((4, 2), np.float32))
+    yb = keras.ops.convert_to_tensor(np.zeros((4, 1), np.float32))
+    ya = keras.ops.convert_to_tensor(np.full((4, 1), 5.0, np.float32))
+    predictions = model(x)
+    as_list = float(model.compiled_loss([yb, ya], predictions, None, []))
+    as_dict = float(model.compiled_loss({"a": ya, "b": yb}, predictions, None, []))
+    expected = float(np.mean(np.asarray(predictions[0]) ** 2))  # output "b" against zeros
+    assert as_dict == as_list == pytest.approx(expected, rel=1e-6)

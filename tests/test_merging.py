@@ -388,3 +388,12 @@ def test_files_holding_a_lambda_stay_refused(tmp_path):
     model.save(tmp_path / "m.h5")
     with pytest.raises(ValueError, match="Lambda"):
         keras.models.load_model(tmp_path / "m.h5", custom_objects={"_scale": _scale})
+
+
+def test_input_shape_of_a_layer_built_from_several_inputs(backend):
+    """tf.keras 2: a list of shapes, batch sizes as None."""
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    add = keras.layers.Add()
+    add([a, b])
+    assert add.input_shape == [(None, 3), (None, 3)]
+    assert add.output_shape == (None, 3)

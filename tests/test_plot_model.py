@@ -192,3 +192,17 @@ def test_import_kerasette_does_not_import_pydot(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_layer_range_keeps_tf_keras_2s_position_and_is_refused():
+    """tf.keras 2's `layer_range` sits before `show_layer_activations`; it is
+    not supported, and says so before anything is drawn or written."""
+    import inspect
+
+    for fn in (keras.utils.model_to_dot, keras.utils.plot_model):
+        names = list(inspect.signature(fn).parameters)
+        assert names.index("layer_range") + 1 == names.index("show_layer_activations")
+    x = keras.Input(shape=(2,))
+    model = keras.Model(x, keras.layers.Dense(1)(x))
+    with pytest.raises(NotImplementedError, match="layer_range"):
+        keras.utils.plot_model(model, "never_written.png", layer_range=["dense", "dense"])

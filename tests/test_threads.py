@@ -353,7 +353,10 @@ def test_threaded_update_never_exceeds_the_free_cores(monkeypatch, fake, backend
     model = mlp()
     x, y = data()
     model.fit(x, y, batch_size=128, verbose=0)
-    assert len(model.optimizer._pack.chunks) == 2  # the library allowed two threads
+    # The free cores decide, not the BLAS count (the fake library's is 2):
+    # KERASETTE_NUM_THREADS is asked for on its own, also beside
+    # OPENBLAS_NUM_THREADS=1, as flat.elementwise_threads recommends.
+    assert len(model.optimizer._pack.chunks) == 3
     set_load(monkeypatch, others=1.0, cores=2)
     model.fit(x, y, batch_size=128, verbose=0)
     assert len(model.optimizer._pack.chunks) == 1
@@ -418,3 +421,19 @@ def test_library_get_and_set_round_trip():
     assert lib.get() == 1
     lib.set(before)
     assert lib.get() == before
+
+
+def test_threaded_update_beside_one_blas_thread_keeps_its_threads(monkeypatch, backend):
+    """OPENBLAS_NUM_THREADS=1 with KERASETTE_NUM_THREADS=2 (the setup
+    flat.elementwise_threads recommends where BLAS threads spin): the
+    update still splits over the two free cores."""
+    if backend.name == "cupy":
+        pytest.skip("the update is one pass on the GPU")
+    monkeypatch.setattr(blas_library, "_found", [FakeLibrary(1)])
+    set_load(monkeypatch, others=0.0, cores=2)
+    monkeypatch.setenv("KERASETTE_NUM_THREADS", "2")
+    monkeypatch.setattr(flat, "PARALLEL_MIN_SIZE", 1)
+    model = mlp()
+    x, y = data()
+    model.fit(x, y, batch_size=128, verbose=0)
+    assert len(model.optimizer._pack.chunks) == 2

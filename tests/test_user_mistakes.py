@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -572,6 +573,14 @@ def test_set_weights_takes_object_arrays_of_numbers():
     model = classifier()
     model.set_weights([np.asarray(w, dtype=object) + 1 for w in model.get_weights()])
     assert all(w.dtype == np.float32 for w in model.get_weights())
+
+
+def test_the_documented_table_is_what_users_see():
+    """docs/reliability.md's table of mistakes holds these messages word for
+    word (regenerate it with `python tests/test_user_mistakes.py`)."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()
+    stale = [row for row in _table().splitlines()[2:] if row not in doc]
+    assert not stale, "\n".join(stale)
 
 
 def _table():

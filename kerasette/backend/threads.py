@@ -199,12 +199,10 @@ class _Session:
 
     def start(self):
         if not self.auto:
-            self.cap = self.ceiling
             self._apply(self.ceiling)
             return
         if self.ceiling == 1:
-            self.cap = 1
-            return
+            return  # nothing to choose; the load cap is read when asked for
         if choose_threads(self.ceiling, self.ceiling, 0.0, self.work) == 1:
             self._apply(1)  # products too small to share: no need to read the load
             return
@@ -247,8 +245,12 @@ class _Session:
 
     def _choose(self, others):
         cores = cpu_load.usable_cores()
-        self.cap = choose_threads(self.ceiling, cores, others, None)
-        self._apply(choose_threads(self.ceiling, cores, others, self.work))
+        # The load cap counts the cores other processes leave free, whatever
+        # BLAS may use: the optimizer's update threads (KERASETTE_NUM_THREADS)
+        # are asked for on their own, also beside OPENBLAS_NUM_THREADS=1.
+        self.cap = choose_threads(cores, cores, others, None)
+        if self.auto:  # a count the user fixed stays as it is
+            self._apply(choose_threads(self.ceiling, cores, others, self.work))
 
     def _apply(self, count):
         if count != self.count:
@@ -338,8 +340,7 @@ def count_in_effect() -> int | None:
 
 
 def load_cap() -> int | None:
-    """Inside `fit`, `evaluate` and `predict`: the most threads any of
-    kerasette's own work should use (the BLAS count before the products'
-    size is taken into account), for the optimizer's threaded update; None
-    outside them."""
+    """Inside `fit`, `evaluate` and `predict`: the most threads kerasette's
+    own threaded work (the optimizer's update) should use, from the cores
+    other processes leave free; None outside them."""
     return _active[0].load_cap() if _active else None

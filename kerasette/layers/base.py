@@ -424,7 +424,10 @@ class Layer:
                 "input shape. Give the model's first layer an `input_shape`, or call the "
                 "layer (or the model) on data first."
             )
-        return (None,) + tuple(self._build_input_shape)[1:]
+        shape = self._build_input_shape
+        if shape and all(isinstance(s, (list, tuple)) for s in shape):
+            return [(None,) + tuple(s)[1:] for s in shape]  # several inputs (a merge layer)
+        return (None,) + tuple(shape)[1:]
 
     @property
     def output_shape(self) -> tuple:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 from kerasette import layers as layers_module
-from kerasette import ops
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
+from kerasette.layers.symbolic import output_shape as _output_shape
 from kerasette.models.model import Model
-from kerasette.utils import weight_budget
 from kerasette.utils.dialects import KERAS2_VERSION
 from kerasette.utils.registry import model_class, register_model_class
 
@@ -277,19 +276,6 @@ def _declared_input_shape(layer):
         except AttributeError:  # a subclassed model built without an input shape
             return None
     return None
-
-
-def _output_shape(layer, shape):
-    """A layer's output shape; layers that keep the default
-    `compute_output_shape` are run once on a tiny zero batch instead."""
-    if type(layer).compute_output_shape is not Layer.compute_output_shape:
-        return tuple(layer.compute_output_shape(shape))
-    if any(d is None for d in shape[1:]):
-        return tuple(shape)
-    weight_budget.check_probe(layer.name, (1,) + tuple(shape[1:]))  # loading a file: bounded
-    probe = ops.zeros((1,) + tuple(shape[1:]), dtype=layer.dtype)
-    out = layer(probe, training=False)
-    return (shape[0],) + tuple(out.shape[1:])
 
 
 def model_from_json(json_string, custom_objects=None):

@@ -10,7 +10,6 @@ import numpy as np
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette import ops
-from kerasette.utils.tree import flatten
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 
@@ -167,8 +166,9 @@ class MultiCompiledLoss:
         self.loss = self.losses[0] if len(set(map(id, self.losses))) == 1 else None
 
     def __call__(self, y_true, y_pred, sample_weight, regularization_losses):
-        ys, preds = _as_output_list(y_true), flatten(y_pred)
-        weights = _as_output_list(sample_weight) if sample_weight is not None else None
+        names = self.output_names
+        ys, preds = _as_output_list(y_true, names), _as_output_list(y_pred, names)
+        weights = None if sample_weight is None else _as_output_list(sample_weight, names)
         total = None
         for i, obj in enumerate(self.losses):
             if obj is None:
@@ -231,8 +231,9 @@ class MultiCompiledMetrics:
                 tracker.update_state(value, sample_weight=batch)
         if y_true is None:
             return
-        ys, preds = _as_output_list(y_true), flatten(y_pred)
-        weights = _as_output_list(sample_weight) if sample_weight is not None else None
+        names = self._compiled_loss.output_names
+        ys, preds = _as_output_list(y_true, names), _as_output_list(y_pred, names)
+        weights = None if sample_weight is None else _as_output_list(sample_weight, names)
         for i, container in enumerate(self.per_output):
             if container.names:
                 container.update_metrics(ys[i], preds[i], None if weights is None else weights[i])
@@ -332,14 +333,15 @@ def _output_weights(loss_weights, names):
     return [1.0 if w is None else _single_weight(w) for w in per]
 
 
-def _as_output_list(value):
-    """Targets or sample weights of a multi-output batch as a list in output
-    order (data adapters give a list; a user's custom step may give a dict
-    already packed like the outputs)."""
+def _as_output_list(value, names):
+    """Targets, predictions or sample weights of a multi-output batch as a
+    list in output order (`names`): data adapters give a list; a user's
+    custom step may give a dict by output name, and a model built with a
+    dict of outputs returns one."""
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, dict):
-        return [value[key] for key in sorted(value)]
+        return [value[name] for name in names]
     return [value]
 
 

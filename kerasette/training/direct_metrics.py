@@ -88,10 +88,11 @@ class DirectMetrics:
         # Mean._accumulate(loss, sample_weight=n): total += sum(loss * n); count += n.
         add(tracker.total.data, loss * w)
         add(tracker.count.data, w)
-        hits = None
+        hits = y_true = None
         for kind, metric in plan[1]:
             if kind is None:
-                y_true, _ = match_rank(y_tensor, y_pred, None)
+                if y_true is None:  # once per step, for every such metric
+                    y_true, _ = match_rank(y_tensor, y_pred, None)
                 metric.update_state(y_true, Tensor(y_pred.copy()), sample_weight=None)
                 continue
             if hits is None:

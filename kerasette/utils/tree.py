@@ -59,9 +59,4 @@ def map_structure(fn, structure):
     return pack_like(structure, [fn(leaf) for leaf in flatten(structure)])
 
 
-def is_nested(value) -> bool:
-    """Whether `value` is a list, tuple or dict (a structure, not a leaf)."""
-    return isinstance(value, (list, tuple, dict))
-
-
-__all__ = ["flatten", "pack_like", "map_structure", "is_nested"]
+__all__ = ["flatten", "pack_like", "map_structure"]

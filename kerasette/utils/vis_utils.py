@@ -142,8 +142,8 @@ def _label(layer, ins, outs, show_shapes, show_dtype, show_layer_names,
 
 # -- public ---------------------------------------------------------------------------------
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
-                 expand_nested=False, dpi=96, subgraph=False, show_layer_activations=False,
-                 show_trainable=False):
+                 expand_nested=False, dpi=96, subgraph=False, layer_range=None,
+                 show_layer_activations=False, show_trainable=False):
     """Converts a model to a `pydot.Dot` graph: one box per layer, one
     arrow per connection.
 
@@ -160,6 +160,9 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
             (in a dashed cluster) instead of one box for it.
         dpi: dots per inch.
         subgraph: whether to return a `pydot.Cluster` (for nested models).
+        layer_range: tf.keras 2's slice of the layers to draw; only `None`
+            (all of them) is supported, so that arguments passed by position
+            keep tf.keras 2's order.
         show_layer_activations: whether to show the activation of layers
             that have one.
         show_trainable: whether to mark each layer `T` (trainable) or `NT`.
@@ -171,6 +174,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     Raises:
         ValueError: if the model is not built.
         ImportError: if pydot is not installed.
+        NotImplementedError: for a `layer_range`.
 
     Example:
         >>> import kerasette as keras
@@ -181,6 +185,9 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         ['{x|InputLayer}|{input:|output:}|{{(None, 4)}|{(None, 4)}}',
          '{out|Dense}|{input:|output:}|{{(None, 4)}|{(None, 1)}}']
     """
+    if layer_range is not None:
+        raise NotImplementedError(f"model_to_dot draws every layer: layer_range is not supported "
+                                  f"yet. Received: layer_range={layer_range!r}")
     return _to_dot(model, show_shapes, show_dtype, show_layer_names, rankdir, expand_nested, dpi,
                    subgraph, show_layer_activations, show_trainable)[0]
 
@@ -246,7 +253,7 @@ def _to_dot(model, show_shapes, show_dtype, show_layer_names, rankdir, expand_ne
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                show_layer_names=True, rankdir="TB", expand_nested=False, dpi=96,
-               show_layer_activations=False, show_trainable=False):
+               layer_range=None, show_layer_activations=False, show_trainable=False):
     """Draws a model's layer graph to a file, through pydot and Graphviz.
 
     Args:
@@ -255,7 +262,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
             `.svg`, `.pdf`, `.jpg`, ...; `.dot` writes the graph's source,
             which needs pydot but not Graphviz). No extension means PNG.
         show_shapes, show_dtype, show_layer_names, rankdir, expand_nested,
-            dpi, show_layer_activations, show_trainable: as `model_to_dot`.
+            dpi, layer_range, show_layer_activations, show_trainable: as
+            `model_to_dot` (`layer_range` must be None).
 
     Returns:
         An `IPython.display.Image` of the file when running under IPython
@@ -273,6 +281,9 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         >>> model = keras.Model([a, b], keras.layers.Dense(1)(joined))
         >>> keras.utils.plot_model(model, "model.png", show_shapes=True)  # doctest: +SKIP
     """
+    if layer_range is not None:
+        raise NotImplementedError(f"plot_model draws every layer: layer_range is not supported "
+                                  f"yet. Received: layer_range={layer_range!r}")
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1][1:].lower() or "png"
     # pydot's "raw" writes the dot source itself, without running Graphviz.
