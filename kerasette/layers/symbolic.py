@@ -59,11 +59,18 @@ def call_symbolic(layer, inputs, training=None, kwargs=None):
             f"Layer {layer.name!r} ({type(layer).__name__}) cannot be called on an input of "
             f"shape {shown}: {err}"
         ) from err
-    outputs = _keras_tensors(layer, out_shapes, _output_dtype(layer, flat))
     recorded = dict(kwargs or {})
     if training is not None:
         recorded["training"] = training
-    Node(layer, inputs, outputs, recorded)
+    return record_call(layer, inputs, out_shapes, recorded)
+
+
+def record_call(layer, inputs, out_shapes, kwargs=None):
+    """Records a call of the built `layer` on the KerasTensor(s) `inputs`
+    whose output shapes are known: makes the output KerasTensors and the
+    `Node`, and returns the outputs (one, or a list)."""
+    outputs = _keras_tensors(layer, out_shapes, _output_dtype(layer, flatten(inputs)))
+    Node(layer, inputs, outputs, kwargs)
     if layer._build_output_shape is None:
         layer._build_output_shape = _batchless(out_shapes)
     return outputs
@@ -145,4 +152,4 @@ def _format_shapes(shapes) -> str:
     return "[" + ", ".join(_format_shapes(s) for s in shapes) + "]"
 
 
-__all__ = ["call_symbolic", "flatten_shapes", "output_shape"]
+__all__ = ["call_symbolic", "flatten_shapes", "output_shape", "record_call"]

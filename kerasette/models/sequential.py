@@ -8,6 +8,7 @@ from kerasette import layers as layers_module
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
 from kerasette.layers.symbolic import output_shape as _output_shape
+from kerasette.layers.symbolic import record_call
 from kerasette.models.model import Model
 from kerasette.utils.dialects import KERAS2_VERSION
 from kerasette.utils.registry import model_class, register_model_class
@@ -39,6 +40,10 @@ class Sequential(Model):
         self.__dict__["_sublayers"] = self._layers
         self._input_layer: InputLayer | None = None
         self._output_shapes: list = []
+        # The graph, once the input shape is known: the input tensor, and
+        # each layer's symbolic output in this model (see `_connect`).
+        self._graph_input = None
+        self._graph_outputs: list = []
         self._names: dict = {}  # layer name -> layer, for add's O(1) uniqueness check
         if layers is not None and not isinstance(layers, (list, tuple)):
             layers = [layers]  # one layer, as tf.keras 2 accepts
@@ -116,9 +121,17 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
         self._names = {kept.name: kept for kept in self._layers}
-        self.built = False
-        if self._layers and self._input_layer is not None:
-            self.build()
+        if self.built and len(self._output_shapes) > len(self._layers):
+            # The rest of the stack and its graph stay as they were.
+            self._output_shapes.pop()
+            if len(self._graph_outputs) > len(self._layers):
+                self._graph_outputs.pop()
+            if not self._layers and self._input_layer is None:
+                self.built = False
+        else:
+            self.built = False
+            if self._layers and self._input_layer is not None:
+                self.build()
         return layer
 
     def build(self, input_shape=None) -> None:
@@ -129,21 +142,106 @@ class Sequential(Model):
                                  "a Sequential model without an input.")
             input_shape = self._input_layer._batch_input_shape
         shape = (None,) + tuple(input_shape)[1:]
-        self._output_shapes = []
+        self._graph_input = self._graph_input_for(tuple(input_shape))
+        self._output_shapes, self._graph_outputs = [], []
         for layer in self._layers:
             shape = self._build_layer(layer, shape)
         self.built = True
         self._build_input_shape = (None,) + tuple(input_shape)[1:]
 
+    def _graph_input_for(self, input_shape):
+        """The symbolic tensor the graph starts from: the InputLayer's, or,
+        for a model built from a shape alone, a new InputLayer's that stays
+        out of the config (tf.keras 2 keeps such a model's config free of
+        an InputLayer, and records `build_input_shape` instead)."""
+        if self._input_layer is not None:
+            return self._input_layer._inbound_nodes[0].outputs
+        first = self._layers[0].name if self._layers else self.name
+        inferred = InputLayer(batch_input_shape=input_shape, name=f"{first}_input")
+        return inferred._inbound_nodes[0].outputs
+
     def _build_layer(self, layer, shape):
-        """Builds one layer of the stack for input `shape` and records its
-        output shape, which it returns."""
+        """Builds one layer of the stack for input `shape`, connects it to
+        the graph, and records its output shape, which it returns."""
         layer._maybe_build(shape)
         shape = _output_shape(layer, shape)
+        source = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
+        if source is not None and len(self._graph_outputs) == len(self._output_shapes):
+            self._connect(layer, source, shape)
         self._output_shapes.append(shape)
         if layer._build_output_shape is None:
             layer._build_output_shape = shape
         return shape
+
+    def _connect(self, layer, source, shape):
+        """Records the built `layer`'s call on the symbolic `source` (its
+        output of `shape`), as Keras builds a Sequential's graph, so
+        `layer.output` and `model.outputs` exist.
+
+        A layer this model connected before (a rebuild: `build` again,
+        `pop` then `add`) gets its new node in its old node's place: its
+        other nodes keep their indices, and `layer.output` stays defined.
+        """
+        nodes = layer.__dict__.get("_inbound_nodes") or []
+        mine = [i for i, node in enumerate(nodes) if getattr(node, "_sequential", None) is self]
+        out = record_call(layer, source, (source.shape[0],) + tuple(shape)[1:])
+        node = layer._inbound_nodes[-1]
+        node._sequential = self
+        if mine:
+            slot = mine[0]
+            layer._inbound_nodes.pop()
+            layer._inbound_nodes[slot] = node
+            for i, tensor in enumerate(node.output_tensors):
+                tensor._keras_history = (layer, slot, i)
+        self._graph_outputs.append(out)
+        return out
+
+    # -- the graph's ends: a Sequential with a known input is a functional model -------------
+    @property
+    def inputs(self) -> list:
+        """`[input tensor]` once the input shape is known, as in Keras;
+        None before (tf.keras 2)."""
+        return [self._graph_input] if self.built and self._graph_input is not None else None
+
+    @property
+    def outputs(self) -> list:
+        """`[output tensor]` once the input shape is known, else None."""
+        if not self.built or self._graph_input is None:
+            return None
+        return [self._graph_outputs[-1] if self._graph_outputs else self._graph_input]
+
+    @property
+    def input(self):
+        """The model's symbolic input (a `KerasTensor`), to build a new
+        model from part of this one, as in
+        `keras.Model(model.input, model.layers[-2].output)`.
+
+        Raises:
+            AttributeError: if the input shape is not known yet.
+
+        Example:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.layers.Dense(8, input_shape=(4,)),
+            ...                           keras.layers.Dense(1)])
+            >>> features = keras.Model(model.input, model.layers[0].output)
+            >>> features.output_shape
+            (None, 8)
+        """
+        if self.inputs is None:
+            raise AttributeError(self._not_connected("input"))
+        return self.inputs[0]
+
+    @property
+    def output(self):
+        """The model's symbolic output (see `input`)."""
+        if self.outputs is None:
+            raise AttributeError(self._not_connected("output"))
+        return self.outputs[0]
+
+    def _not_connected(self, what) -> str:
+        return (f'Sequential model "{self.name}" has no {what} yet: its input shape is not '
+                "known. Give the first layer an `input_shape` (or start with keras.Input), "
+                "or build the model with model.build(input_shape) or by calling it on data.")
 
     @property
     def input_shape(self) -> tuple:
