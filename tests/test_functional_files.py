@@ -341,3 +341,35 @@ def test_loss_objects_are_written_with_a_reduction_both_kerases_read(backend, tm
     assert {entry["config"]["reduction"] for entry in loss.values()} == {"sum_over_batch_size"}
     loaded = keras.models.load_model(tmp_path / "m.h5")
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+def test_h5_optimizer_slots_are_in_the_order_tf_keras_fills_them(backend, tmp_path):
+    """tf.keras 2.21 builds its legacy optimizer_v2 Adam from the plain name in
+    kerasette's `.h5` and fills it by position: the step count, every `m`,
+    then every `v`. (Per-weight `m, v` pairs made it drop the whole state.)
+    kerasette reads that order, and tf.keras 2.11+'s own, by name."""
+    model, x = _skip()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.random.rand(5, 2), epochs=2, verbose=0)
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        group = f["optimizer_weights"]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+        shapes = [group[n].shape for n in names]
+    weights = model.trainable_weights
+    assert names == (["iteration:0"] + [f"Adam/m/{w.name}" for w in weights]
+                     + [f"Adam/v/{w.name}" for w in weights])
+    assert shapes == [()] + [tuple(w.shape) for w in weights] * 2
+    loaded = keras.models.load_model(tmp_path / "m.h5")
+    for got, want in zip(loaded.optimizer.variables, model.optimizer.variables, strict=True):
+        assert got.name == want.name
+        np.testing.assert_array_equal(_numpy(got), _numpy(want))
+    # tf.keras 2.21's own file: m and v per weight, restored by name all the same.
+    theirs = keras.models.load_model(KERAS2 / "tfkeras2_func_mlp.h5")
+    with h5py.File(KERAS2 / "tfkeras2_func_mlp.h5") as f:
+        group = f["optimizer_weights"]
+        saved = {n.decode() if isinstance(n, bytes) else n: np.asarray(group[n])
+                 for n in group.attrs["weight_names"]}
+    assert int(theirs.optimizer.iterations.numpy()) == 12
+    for variable in theirs.optimizer.variables:
+        np.testing.assert_array_equal(_numpy(variable), saved[variable.name])

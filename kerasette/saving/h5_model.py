@@ -52,10 +52,28 @@ def save_model_h5(model, path, include_optimizer=True):
 
 
 def _write_optimizer(group, optimizer):
-    variables = list(optimizer.variables)
+    variables = _legacy_slot_order(list(optimizer.variables))
     group.attrs["weight_names"] = [v.name.encode("utf8") for v in variables]
     for v in variables:
         group.create_dataset(v.name, data=v.numpy())
+
+
+def _legacy_slot_order(variables):
+    """The step count, then each kind of slot over all the weights (every
+    `m`, then every `v`): the order of tf.keras 2's legacy optimizer_v2
+    classes. tf.keras 2.21 builds one of those from the plain optimizer name
+    written here (the fixtures' H5_FORMAT.md, section 13) and fills it by
+    position, so Adam's per-weight `m, v` pairs (tf.keras 2.11+'s order)
+    made it drop the whole state. The names stay tf.keras 2.11+'s; kerasette
+    reads either order by name (`restore_optimizer`)."""
+    def kind(v):  # "Adam/m/dense/kernel:0" -> "m"
+        parts = v.name.split("/")
+        return parts[1] if len(parts) > 2 else ""
+
+    first_seen = {}
+    for v in variables[1:]:
+        first_seen.setdefault(kind(v), len(first_seen))
+    return variables[:1] + sorted(variables[1:], key=lambda v: first_seen[kind(v)])
 
 
 def _attr_json(reader, f, key, required):
@@ -179,9 +197,16 @@ def restore_optimizer(model, named_values, path):
     from another optimizer layout, such as Keras 3's) the step count only."""
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
-    values = [v for name, v in named_values
-              if not name.split("/")[-1].startswith("learning_rate")]  # Keras 3 stores it too
+    named_values = [(name, v) for name, v in named_values
+                    if not name.split("/")[-1].startswith("learning_rate")]  # Keras 3 stores it
     expected = list(optimizer.variables)
+    by_name = dict(named_values)
+    names = [w.name for w in expected]
+    if len(by_name) == len(named_values) == len(set(names)) == len(names) and set(
+            by_name) == set(names):
+        # tf.keras 2.11+ names, in its order or in the legacy one kerasette writes.
+        named_values = [(name, by_name[name]) for name in names]
+    values = [v for _, v in named_values]
     step = _step_count(values[0]) if values else None
     if step is not None and len(values) == len(expected) and all(
             tuple(v.shape) == w.shape for v, w in zip(values, expected)):
