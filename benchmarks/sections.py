@@ -402,14 +402,21 @@ def _torch_tiny(data, epochs, calls):
             "predict_us": _per_call_us(forward, calls), "call_us": None}
 
 
+# Every system's training step is one `fit` (or loop) of this many epochs,
+# divided by its steps: fewer epochs would spread `fit`'s set-up over fewer
+# steps (tf.keras's step read about 2x its 30-epoch figure at 3 epochs).
+TINY_EPOCHS = 100
+
+
 def tiny(threads, skip, **_):
     """The Iris network: per-step and per-row latencies."""
     data = iris()
-    raw = {"kerasette": _keras_tiny("kerasette", data, epochs=100, calls=2000)}
+    raw = {"kerasette": _keras_tiny("kerasette", data, epochs=TINY_EPOCHS, calls=2000)}
     if "torch" not in skip and systems.available("torch"):
-        raw["PyTorch"] = _torch_tiny(data, epochs=100, calls=2000)
+        raw["PyTorch"] = _torch_tiny(data, epochs=TINY_EPOCHS, calls=2000)
     if "tf_keras" not in skip and systems.available("tf_keras"):
-        raw["tf.keras"] = _keras_tiny("tf_keras", data, epochs=3, calls=20)
+        # Fewer predict calls only: tf.keras's single-row predict takes ~40 ms.
+        raw["tf.keras"] = _keras_tiny("tf_keras", data, epochs=TINY_EPOCHS, calls=20)
 
     def us(v):
         return "—" if v is None else f"{v:,.0f} µs"

@@ -54,7 +54,9 @@ __all__ = [
     "MSE",
     "MSLE",
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
     "Hinge",
@@ -73,7 +75,9 @@ __all__ = [
     "SquaredHinge",
     "bce",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
@@ -628,6 +632,164 @@ def _binary_crossentropy(target: Tensor, output: Tensor, from_logits: bool, owne
 bce = BCE = binary_crossentropy
 
 
+def _check_gamma(value, owner: str) -> float:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < 0):
+        raise ValueError(f"{owner} expects `gamma` to be a non-negative number. "
+                         f"Received: gamma={value!r}")
+    return float(value)
+
+
+def _check_alpha(value, owner: str, allow_list: bool):
+    """A finite number, or (for the categorical loss) a list of them, one per
+    class; returned as given so the config keeps it."""
+    values = list(value) if allow_list and isinstance(value, (list, tuple)) else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, numbers.Real)
+                         or not math.isfinite(v) for v in values):
+        expected = "a number or a list of numbers (one per class)" if allow_list else "a number"
+        raise ValueError(f"{owner} expects `alpha` to be {expected}. Received: alpha={value!r}")
+    if isinstance(value, (list, tuple)):
+        return [float(v) for v in value]
+    return float(value)
+
+
+def _check_bool(value, name: str, owner: str) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral)
+                                              and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{owner} expects `{name}` to be True or False. Received: {name}={value!r}")
+
+
+def binary_focal_crossentropy(y_true: TensorLike, y_pred: TensorLike,
+                              apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1) -> Tensor:
+    """Binary focal cross-entropy (Lin et al., 2018), averaged over `axis`.
+
+    Each entry scores `(1 - p_t) ** gamma * bce`, where `p_t` is the
+    predicted probability of the true label and `bce` the entry's binary
+    cross-entropy (computed as `binary_crossentropy` does, from the logits
+    behind a sigmoid output). With `apply_class_balancing`, entries of label
+    1 are further weighted by `alpha` and those of label 0 by `1 - alpha`.
+    tf.keras 2's formula, step for step.
+
+    Args:
+        y_true: labels in `[0, 1]`, shape `(batch, d0, ..., dN)`.
+        y_pred: probabilities (or logits), same shape.
+        apply_class_balancing: whether to weight the two classes by `alpha`
+            and `1 - alpha`.
+        alpha: the weight of class 1 with `apply_class_balancing`.
+        gamma: the focusing parameter (0 gives the plain cross-entropy).
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: in `[0, 1]`; labels become
+            `y * (1 - label_smoothing) + 0.5 * label_smoothing`.
+        axis: the axis averaged over.
+
+    Returns:
+        Per-sample losses, `y_pred`'s shape without `axis`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> loss = binary_focal_crossentropy(ops.convert_to_tensor([[0.0, 1.0], [0.0, 0.0]]),
+        ...                                  ops.convert_to_tensor([[0.6, 0.4], [0.4, 0.6]]),
+        ...                                  gamma=2.0)
+        >>> [round(v, 3) for v in loss.numpy().tolist()]
+        [0.33, 0.206]
+    """
+    owner = "binary_focal_crossentropy"
+    apply_class_balancing = _check_bool(apply_class_balancing, "apply_class_balancing", owner)
+    alpha = _check_alpha(alpha, owner, allow_list=False)
+    gamma = _check_gamma(gamma, owner)
+    from_logits = _check_from_logits(from_logits, owner)
+    label_smoothing = _check_label_smoothing(label_smoothing, owner)
+    axis = _check_axis(axis, owner)
+    y_pred = _prediction(y_pred, owner)
+    y_true = _labels(y_true, y_pred, owner)
+    if label_smoothing:
+        y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)
+    probs = ops.sigmoid(y_pred) if from_logits else y_pred
+    p_t = ops.add(ops.multiply(y_true, probs),
+                  ops.multiply(ops.subtract(1.0, y_true), ops.subtract(1.0, probs)))
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), gamma),
+                         _binary_crossentropy(y_true, y_pred, from_logits, owner))
+    if apply_class_balancing:
+        weight = ops.add(ops.multiply(y_true, alpha),
+                         ops.multiply(ops.subtract(1.0, y_true), 1.0 - alpha))
+        focal = ops.multiply(weight, focal)
+    return ops.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true: TensorLike, y_pred: TensorLike, alpha=0.25,
+                                   gamma=2.0, from_logits=False, label_smoothing=0.0,
+                                   axis=-1) -> Tensor:
+    """Categorical focal cross-entropy (Lin et al., 2018), summed over `axis`.
+
+    Each class scores `alpha * (1 - p) ** gamma * (-y * log(p))`, with `p`
+    the predicted probability rescaled to sum to one along `axis` and clipped
+    to `[1e-7, 1 - 1e-7]` (a softmax of the logits first with
+    `from_logits=True`), as tf.keras 2 computes it.
+
+    Args:
+        y_true: one-hot or probability labels, shape `(batch, ..., classes)`.
+        y_pred: probabilities (or logits), same shape.
+        alpha: a weight for every class, or a list with one weight per class
+            (applied along the last axis, as in tf.keras 2).
+        gamma: the focusing parameter (0 gives `alpha` times the plain
+            cross-entropy).
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: in `[0, 1]`; labels become
+            `y * (1 - label_smoothing) + label_smoothing / classes`.
+        axis: the class axis.
+
+    Returns:
+        Per-sample losses, `y_pred`'s shape without `axis`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> loss = categorical_focal_crossentropy(
+        ...     ops.convert_to_tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+        ...     ops.convert_to_tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]))
+        >>> [round(v, 5) for v in loss.numpy().tolist()]
+        [3e-05, 0.46627]
+    """
+    owner = "categorical_focal_crossentropy"
+    alpha = _check_alpha(alpha, owner, allow_list=True)
+    gamma = _check_gamma(gamma, owner)
+    from_logits = _check_from_logits(from_logits, owner)
+    label_smoothing = _check_label_smoothing(label_smoothing, owner)
+    axis = _check_axis(axis, owner)
+    y_pred = _prediction(y_pred, owner)
+    y_true = _labels(y_true, y_pred, owner)
+    _same_shape(y_true, y_pred, owner)
+    axis = _check_axis_in(axis, y_pred.ndim, owner)
+    if isinstance(alpha, list) and len(alpha) != y_pred.shape[-1]:
+        raise ValueError(f"{owner}: `alpha` has {len(alpha)} entries for y_pred of shape "
+                         f"{y_pred.shape}; give one per class (the last axis).")
+    if y_pred.shape[-1] == 1:
+        warnings.warn(
+            "In loss categorical_focal_crossentropy, expected y_pred.shape to be "
+            "(batch_size, num_classes) with num_classes > 1. Received: "
+            f"y_pred.shape={y_pred.shape}. Consider using 'binary_crossentropy' if "
+            "you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=2,
+        )
+    if label_smoothing:
+        # tf.keras 2 counts the classes on the last axis, whatever `axis` is.
+        y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing),
+                         label_smoothing / y_true.shape[-1])
+    output, from_logits = _get_logits(y_pred, from_logits, "softmax", owner, axis)
+    if from_logits:
+        output = ops.softmax(output, axis=axis)
+    output = _normalized_probabilities(output, axis)
+    cce = ops.negative(ops.multiply(y_true, ops.log(output)))
+    modulating = ops.power(ops.subtract(1.0, output), gamma)
+    if isinstance(alpha, list):
+        weights = ops.multiply(modulating, ops.convert_to_tensor(alpha, dtype=y_pred.dtype))
+    else:
+        weights = ops.multiply(modulating, alpha)
+    return ops.sum(ops.multiply(weights, cce), axis=axis)
+
+
 def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits=False,
                              label_smoothing=0.0, axis=-1) -> Tensor:
     """Categorical cross-entropy between one-hot (or soft) labels and predictions.
@@ -685,14 +847,18 @@ def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits
     output, from_logits = _get_logits(y_pred, from_logits, "softmax", owner, axis)
     if from_logits:
         return ops.softmax_cross_entropy(y_true, output, axis=axis)
-    # Rescale so each distribution sums to one, then clip so log stays finite.
-    # The floor on the sum changes nothing for a distribution (sum >= 1e-7)
-    # and turns the 0/0 of an all-zero row (a ReLU output, say) into zeros,
-    # scored by the clip as probability 1e-7, where tf.keras 2 gives NaN.
-    total = ops.maximum(ops.sum(output, axis=axis, keepdims=True), _EPSILON)
-    output = ops.divide(output, total)
-    output = ops.clip(output, _EPSILON, 1.0 - _EPSILON)
+    output = _normalized_probabilities(output, axis)
     return ops.negative(ops.sum(ops.multiply(y_true, ops.log(output)), axis=axis))
+
+
+def _normalized_probabilities(output, axis):
+    """Probabilities rescaled to sum to one along `axis`, then clipped so a
+    log stays finite. The floor on the sum changes nothing for a
+    distribution (sum >= 1e-7) and turns the 0/0 of an all-zero row (a ReLU
+    output, say) into zeros, scored by the clip as probability 1e-7, where
+    tf.keras 2 gives NaN."""
+    total = ops.maximum(ops.sum(output, axis=axis, keepdims=True), _EPSILON)
+    return ops.clip(ops.divide(output, total), _EPSILON, 1.0 - _EPSILON)
 
 
 def sparse_categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits=False,
@@ -842,6 +1008,20 @@ def _weights_like(sample_weight, losses: Tensor, owner: str) -> Tensor:
     return sw
 
 
+def _with_output_mask(mask, y_pred, losses):
+    """`mask` joined with the mask riding on `y_pred` (a sequence output
+    of masked time steps), as tf.keras 2's `Loss.__call__` joins them: the
+    masked steps then weigh nothing and the mean runs over the others. A
+    mask that does not fit the per-step losses is left out."""
+    out_mask = getattr(y_pred, "_keras_mask", None)
+    if out_mask is None or tuple(out_mask.shape) != tuple(losses.shape):
+        return mask
+    out_mask = ops.convert_to_tensor(out_mask)
+    if mask is None:
+        return out_mask
+    return ops.multiply(ops.cast(mask, losses.dtype), ops.cast(out_mask, losses.dtype))
+
+
 def _compute_weighted_loss(losses: Tensor, sample_weight, reduction: str, owner: str):
     if sample_weight is not None:
         losses = ops.multiply(losses, _weights_like(sample_weight, losses, owner))
@@ -906,6 +1086,7 @@ class Loss:
         losses = _to_tensor(losses, owner, "the result of call()")
         if losses.dtype.kind != "f":
             losses = ops.cast(losses, _backend.floatx())
+        mask = _with_output_mask(mask, y_pred, losses)
         reduction = self._get_reduction()
         if mask is not None:
             sample_weight = self._apply_valid_mask(losses, sample_weight, mask, reduction)
@@ -1172,6 +1353,81 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          axis=self.axis)
 
 
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary focal cross-entropy: down-weights easy examples (see
+    `binary_focal_crossentropy`).
+
+    Args:
+        apply_class_balancing: weight class 1 by `alpha`, class 0 by
+            `1 - alpha`.
+        alpha: the weight of class 1 with `apply_class_balancing`.
+        gamma: the focusing parameter.
+        from_logits: whether `y_pred` holds logits rather than probabilities.
+        label_smoothing: in `[0, 1]`; squeezes the labels towards 0.5.
+        axis: the axis averaged over.
+        reduction: see `Loss`.
+        name: defaults to `"binary_focal_crossentropy"`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> y_true = ops.convert_to_tensor([[0.0, 1.0], [0.0, 0.0]])
+        >>> y_pred = ops.convert_to_tensor([[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(BinaryFocalCrossentropy(gamma=2.0)(y_true, y_pred)), 3)
+        0.268
+    """
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction=Reduction.AUTO,
+                 name="binary_focal_crossentropy"):
+        owner = type(self).__name__
+        self.apply_class_balancing = _check_bool(apply_class_balancing,
+                                                 "apply_class_balancing", owner)
+        self.alpha = _check_alpha(alpha, owner, allow_list=False)
+        self.gamma = _check_gamma(gamma, owner)
+        self.from_logits = _check_from_logits(from_logits, owner)
+        self.label_smoothing = _check_label_smoothing(label_smoothing, owner)
+        self.axis = _check_axis(axis, owner)
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name,
+                         apply_class_balancing=self.apply_class_balancing, alpha=self.alpha,
+                         gamma=self.gamma, from_logits=self.from_logits,
+                         label_smoothing=self.label_smoothing, axis=self.axis)
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Categorical focal cross-entropy: down-weights easy examples (see
+    `categorical_focal_crossentropy`).
+
+    Args:
+        alpha: a weight for every class, or a list with one per class.
+        gamma: the focusing parameter.
+        from_logits: whether `y_pred` holds logits rather than probabilities.
+        label_smoothing: in `[0, 1]`; mixes the labels with the uniform
+            distribution.
+        axis: the class axis.
+        reduction: see `Loss`.
+        name: defaults to `"categorical_focal_crossentropy"`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> y_true = ops.convert_to_tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = ops.convert_to_tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> round(float(CategoricalFocalCrossentropy()(y_true, y_pred)), 4)
+        0.2332
+    """
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction=Reduction.AUTO, name="categorical_focal_crossentropy"):
+        owner = type(self).__name__
+        self.alpha = _check_alpha(alpha, owner, allow_list=True)
+        self.gamma = _check_gamma(gamma, owner)
+        self.from_logits = _check_from_logits(from_logits, owner)
+        self.label_smoothing = _check_label_smoothing(label_smoothing, owner)
+        self.axis = _check_axis(axis, owner)
+        super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
+                         alpha=self.alpha, gamma=self.gamma, from_logits=self.from_logits,
+                         label_smoothing=self.label_smoothing, axis=self.axis)
+
+
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy between integer class ids and class probabilities (see
     `sparse_categorical_crossentropy`).
@@ -1375,6 +1631,7 @@ logcosh = log_cosh
 _FUNCTIONS: tuple = (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, binary_crossentropy, categorical_crossentropy,
+    binary_focal_crossentropy, categorical_focal_crossentropy,
     sparse_categorical_crossentropy, hinge, squared_hinge, categorical_hinge, kl_divergence,
     poisson, log_cosh, huber, cosine_similarity,
 )
@@ -1391,8 +1648,8 @@ _ALIASES = {
 _CLASSES: tuple = (
     LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, Hinge, SquaredHinge, CategoricalHinge, KLDivergence,
-    Poisson, LogCosh, Huber, CosineSimilarity,
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, SparseCategoricalCrossentropy, Hinge,
+    SquaredHinge, CategoricalHinge, KLDivergence, Poisson, LogCosh, Huber, CosineSimilarity,
 )
 
 # Exact names first, as tf.keras 2 looks them up: "mean_squared_error" is the

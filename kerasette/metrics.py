@@ -33,8 +33,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import types
+import warnings
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
@@ -51,23 +54,45 @@ __all__ = [
     "Accuracy",
     "BinaryAccuracy",
     "BinaryCrossentropy",
+    "BinaryIoU",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "F1Score",
+    "FBetaScore",
     "FalseNegatives",
     "FalsePositives",
+    "Hinge",
+    "IoU",
+    "KLD",
+    "KLDivergence",
+    "LogCoshError",
     "Mean",
     "MeanAbsoluteError",
     "MeanAbsolutePercentageError",
+    "MeanIoU",
     "MeanMetricWrapper",
+    "MeanRelativeError",
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",
+    "MeanTensor",
     "Metric",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "Poisson",
     "Precision",
+    "PrecisionAtRecall",
+    "R2Score",
     "Recall",
+    "RecallAtPrecision",
     "RootMeanSquaredError",
+    "SensitivityAtSpecificity",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity",
+    "SquaredHinge",
     "Sum",
     "TopKCategoricalAccuracy",
     "TrueNegatives",
@@ -75,12 +100,21 @@ __all__ = [
     "accuracy",
     "binary_accuracy",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_accuracy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "deserialize",
+    "experimental",
     "get",
     "get_accuracy_metric",
     "get_metric_object",
+    "hinge",
+    "kl_divergence",
+    "kld",
+    "kullback_leibler_divergence",
+    "log_cosh",
+    "logcosh",
     "mae",
     "mape",
     "mean_absolute_error",
@@ -89,10 +123,12 @@ __all__ = [
     "mean_squared_logarithmic_error",
     "mse",
     "msle",
+    "poisson",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy",
+    "squared_hinge",
     "top_k_categorical_accuracy",
 ]
 
@@ -179,7 +215,9 @@ def _divide_no_nan(a, b):
         den = b[()]
         if den != 0:
             return np.asarray(a[()] / den)
-        return np.zeros((), dtype=np.result_type(a.dtype, b.dtype))
+        # Integer state divides to float64 (true division), as in tf.keras 2.
+        return np.zeros((), dtype=np.result_type(a.dtype, b.dtype)
+                        if a.dtype.kind == "f" else np.float64)
     xp = _xp()
     zero = b == 0
     safe = xp.where(zero, xp.ones_like(b), b)
@@ -245,6 +283,26 @@ def _json_ready(value):
     return value
 
 
+def _state_dtype(dtype, cls) -> np.dtype:
+    """The state dtype a metric class accepts, as tf.keras 2 does: a float
+    dtype for every metric; also int32/int64 for the means and sums of
+    exact values (`_integer_state`), whose result tf.keras 2 then gives as
+    float64 (a mean) or in the integer dtype (`Sum`)."""
+    owner = cls.__name__
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        raise ValueError(f"{owner}: bfloat16 has no NumPy or CuPy dtype; use 'float16', "
+                         f"'float32' or 'float64'. Received: dtype={dtype!r}")
+    try:
+        np_dtype = np.dtype(dtype or _backend.floatx())
+    except TypeError as err:
+        raise ValueError(f"{owner}: unknown dtype. Received: dtype={dtype!r}") from err
+    if np_dtype.kind == "f" or (np_dtype.kind in "iu" and cls._integer_state):
+        return np_dtype
+    kinds = "a floating or integer" if cls._integer_state else "a floating"
+    raise ValueError(f"{owner} expects {kinds} dtype for its state (as tf.keras 2, where "
+                     f"this metric fails on integer state). Received: dtype={dtype!r}")
+
+
 # -- the base class -----------------------------------------------------------------
 class Metric:
     """Base class of metrics: state, `update_state`, `result`, `reset_state`.
@@ -258,7 +316,12 @@ class Metric:
             snake-case class name, made unique (`auc`, `auc_1`, ...), as in
             tf.keras 2.
         dtype: dtype of the state and the result; `floatx()` (float32) by
-            default.
+            default. `Mean`, `Sum` and the means of exact values
+            (`Accuracy`, `BinaryAccuracy`, `CategoricalAccuracy`,
+            `SparseCategoricalAccuracy`, `MeanSquaredError`,
+            `MeanAbsoluteError`, `RootMeanSquaredError`) also take
+            `"int32"`/`"int64"`, as tf.keras 2 does: inputs and weights are
+            then truncated to integers and a mean comes out as float64.
 
     Example (tf.keras 2's custom-metric example):
         >>> from kerasette import ops
@@ -279,20 +342,16 @@ class Metric:
         2.0
     """
 
+    # Whether `dtype` may be an integer dtype (see `_state_dtype`).
+    _integer_state = False
+
     def __init__(self, name: str | None = None, dtype=None):
         if name is None:
             name = unique_name(to_snake_case(type(self).__name__))
         if not isinstance(name, str) or not name:
             raise ValueError(f"{type(self).__name__} expects `name` to be a non-empty string. "
                              f"Received: name={name!r}")
-        try:
-            np_dtype = np.dtype(dtype or _backend.floatx())
-        except TypeError as err:
-            raise ValueError(f"{type(self).__name__}: unknown dtype. Received: dtype={dtype!r}") \
-                from err
-        if np_dtype.kind != "f":
-            raise ValueError(f"{type(self).__name__} expects a floating dtype for its state. "
-                             f"Received: dtype={dtype!r}")
+        np_dtype = _state_dtype(dtype, type(self))
         self.name = name
         self._np_dtype = np_dtype
         self._variables: list[Variable] = []
@@ -387,6 +446,7 @@ class _Reduce(Metric):
     """Running `sum` or weighted `mean` of values (tf.keras 2's `Reduce`)."""
 
     _reduction = "weighted_mean"
+    _integer_state = True
 
     def __init__(self, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -399,11 +459,11 @@ class _Reduce(Metric):
         values = _device(values, self._np_dtype)
         if sample_weight is None:
             total_inc = xp.sum(values)
-            count_inc = float(values.size)
+            count_inc = values.size
         elif isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
             # A Python number stays on the host: no transfer for the weight
             # `fit` gives its loss tracker every batch.
-            w = float(sample_weight)
+            w = float(sample_weight) if self._np_dtype.kind == "f" else int(sample_weight)
             total_inc = xp.sum(values * w)
             count_inc = w * values.size
         else:
@@ -548,8 +608,30 @@ class MeanMetricWrapper(Mean):
         # cross-entropy metric takes the stable path.
         if isinstance(y_pred, Tensor) and y_pred._keras_logits is not None and yp is y_pred.data:
             pred._keras_logits = Tensor(y_pred._keras_logits.data)
-        values = self._fn(Tensor(yt), pred, **self._fn_kwargs)
+        values, mask = self._values_and_mask(Tensor(yt), pred)
+        if mask is not None:
+            sample_weight = self._masked_weight(values, sample_weight, mask)
         self._accumulate(values, sample_weight)
+
+    def _values_and_mask(self, y_true: Tensor, y_pred: Tensor):
+        """`(per-sample values, mask of the values that count or None)`."""
+        return self._fn(y_true, y_pred, **self._fn_kwargs), None
+
+    def _masked_weight(self, values, sample_weight, mask):
+        """tf.keras 2's `apply_valid_mask` for a weighted mean: the masked
+        values weigh 0, so they count in neither the total nor the count."""
+        mask = _device(mask, self._np_dtype)
+        if sample_weight is None:
+            return mask
+        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+            return mask * (float(sample_weight) if self._np_dtype.kind == "f"
+                           else int(sample_weight))
+        w = _fit_weight_rank(_device(sample_weight, self._np_dtype), mask.ndim)
+        if not _broadcastable(w.shape, mask.shape):
+            raise ValueError(f"{self.name}: sample_weight of shape {tuple(w.shape)} cannot be "
+                             f"broadcast to the values of shape {tuple(mask.shape)}. Pass one "
+                             "weight per sample, shape (batch,) or (batch, 1).")
+        return w * mask
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -603,6 +685,15 @@ def accuracy(y_true, y_pred) -> Tensor:
     yt, yp = _squeeze_pair(_device(y_true), _device(y_pred))
     matches = (yt == yp).astype(_backend.floatx())
     return Tensor(xp.mean(matches, axis=-1))
+
+
+def _accuracy_matches(y_true, y_pred) -> Tensor:
+    """Element-by-element equality (tf.keras 2's `Accuracy` fn): keeping
+    every element lets per-element weights count each one."""
+    yt, yp = _squeeze_pair(_device(y_true), _device(y_pred))
+    if yp.dtype != yt.dtype:
+        yp = yp.astype(yt.dtype)
+    return Tensor((yt == yp).astype(_backend.floatx()))
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5) -> Tensor:
@@ -915,9 +1006,76 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
     return _losses().sparse_categorical_crossentropy(y_true, y_pred, **kwargs)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0,
+                              axis=-1) -> Tensor:
+    """Per-sample binary focal cross-entropy;
+    `kerasette.losses.binary_focal_crossentropy`."""
+    return _losses().binary_focal_crossentropy(
+        y_true, y_pred, apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+        from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1) -> Tensor:
+    """Per-sample categorical focal cross-entropy;
+    `kerasette.losses.categorical_focal_crossentropy`."""
+    return _losses().categorical_focal_crossentropy(
+        y_true, y_pred, alpha=alpha, gamma=gamma, from_logits=from_logits,
+        label_smoothing=label_smoothing, axis=axis)
+
+
+def hinge(y_true, y_pred) -> Tensor:
+    """Per-sample hinge loss; `kerasette.losses.hinge`.
+
+    Example:
+        >>> round(float(hinge([[0.0, 1.0]], [[0.6, 0.4]])[0]), 4)
+        1.1
+    """
+    return _losses().hinge(y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred) -> Tensor:
+    """Per-sample squared hinge loss; `kerasette.losses.squared_hinge`."""
+    return _losses().squared_hinge(y_true, y_pred)
+
+
+def _categorical_hinge(y_true, y_pred) -> Tensor:
+    return _losses().categorical_hinge(y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred) -> Tensor:
+    """Per-sample Kullback-Leibler divergence; `kerasette.losses.kl_divergence`."""
+    return _losses().kl_divergence(y_true, y_pred)
+
+
+def poisson(y_true, y_pred) -> Tensor:
+    """Per-sample Poisson loss; `kerasette.losses.poisson`."""
+    return _losses().poisson(y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred) -> Tensor:
+    """Per-sample `log(cosh(y_pred - y_true))`, averaged over the last axis;
+    `kerasette.losses.log_cosh`."""
+    return _losses().log_cosh(y_true, y_pred)
+
+
+def _cosine_similarity(y_true, y_pred, axis=-1) -> Tensor:
+    """tf.keras 2's metric `cosine_similarity`: the (positive) cosine of the
+    angle between the L2-normalised vectors, the loss's negative."""
+    return ops.negative(_losses().cosine_similarity(y_true, y_pred, axis=axis))
+
+
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+
+
 # -- accuracy and regression metric classes ---------------------------------------------
 class Accuracy(MeanMetricWrapper):
     """How often predictions equal labels exactly (tf.keras 2's `Accuracy`).
+
+    Elements are compared one by one, so `sample_weight` may give one weight
+    per sample (`(batch,)`, `(batch, 1)`) or one per element.
 
     Args:
         name: the metric's name.
@@ -928,10 +1086,14 @@ class Accuracy(MeanMetricWrapper):
         >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
         >>> float(m.result())
         0.75
+        >>> m.reset_state()
+        >>> m.update_state([[1, 2], [3, 4]], [[1, 0], [3, 4]], sample_weight=[[1, 3], [1, 1]])
+        >>> float(m.result())
+        0.5
     """
 
     def __init__(self, name="accuracy", dtype=None):
-        super().__init__(accuracy, name=name, dtype=dtype)
+        super().__init__(_accuracy_matches, name=name, dtype=dtype)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -1012,6 +1174,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         0.5
     """
 
+    _integer_state = False  # tf.keras 2 fails on integer state here
+
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         k = _check_int(k, "k", "TopKCategoricalAccuracy", minimum=1, allow_none=False)
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
@@ -1031,6 +1195,8 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         >>> float(m.result())
         0.5
     """
+
+    _integer_state = False  # tf.keras 2 fails on integer state here
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         k = _check_int(k, "k", "SparseTopKCategoricalAccuracy", minimum=1, allow_none=False)
@@ -1087,6 +1253,8 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         250000000.0
     """
 
+    _integer_state = False  # tf.keras 2 fails on integer state here
+
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
@@ -1104,6 +1272,8 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         >>> round(float(m.result()), 6)
         0.120113
     """
+
+    _integer_state = False  # tf.keras 2 fails on integer state here
 
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
@@ -1158,6 +1328,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
         label_smoothing: squeezes the labels towards 0.5.
     """
 
+    _integer_state = False  # tf.keras 2 fails on integer state here
+
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0):
         super().__init__(binary_crossentropy, name=name, dtype=dtype,
@@ -1175,6 +1347,8 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         axis: the class axis.
     """
 
+    _integer_state = False  # tf.keras 2 fails on integer state here
+
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0, axis=-1):
         super().__init__(categorical_crossentropy, name=name, dtype=dtype,
@@ -1185,18 +1359,852 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """The running mean of the sparse categorical cross-entropy (`kerasette.losses`).
 
+    With `ignore_class`, the samples of that label are left out of the mean
+    altogether: they add nothing to the total and their weights nothing to
+    the count. That is tf.keras 2's metric (its `apply_valid_mask`), with or
+    without `sample_weight`; Keras 3's metric divides by every sample in the
+    unweighted case, a smaller number: kerasette follows tf.keras 2.
+
     Args:
         name: the metric's name.
         dtype: dtype of the state and the result.
         from_logits: whether predictions are logits.
-        ignore_class: a label whose samples count as zero loss.
+        ignore_class: a label whose samples are left out of the mean.
         axis: the class axis.
+
+    Example:
+        >>> m = SparseCategoricalCrossentropy(ignore_class=0)
+        >>> m.update_state([0, 1, 2], [[0.8, 0.1, 0.1], [0.05, 0.95, 0], [0.1, 0.8, 0.1]],
+        ...                sample_weight=[0.5, 1.5, 2.0])
+        >>> round(float(m.result()), 4)
+        1.3377
     """
+
+    _integer_state = False  # tf.keras 2 fails on integer state here
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
                  ignore_class=None, axis=-1):
         super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=bool(from_logits), ignore_class=ignore_class, axis=axis)
+
+    def _values_and_mask(self, y_true, y_pred):
+        if self._fn_kwargs.get("ignore_class") is None:
+            return super()._values_and_mask(y_true, y_pred)
+        kw = self._fn_kwargs
+        return _losses()._sparse_categorical_crossentropy(
+            y_true, y_pred, kw["from_logits"], kw["axis"], kw["ignore_class"])
+
+
+class _FloatMeanMetric(MeanMetricWrapper):
+    """A mean metric whose function needs floating inputs (tf.keras 2 fails
+    on integer state for these)."""
+
+    _integer_state = False
+
+
+class CosineSimilarity(_FloatMeanMetric):
+    """The running mean of the cosine similarity of labels and predictions.
+
+    `sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)`: 1 for vectors
+    pointing the same way, -1 for opposite ones (the `CosineSimilarity`
+    loss is its negative).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+        axis: the axis of the vectors.
+
+    Example:
+        >>> m = CosineSimilarity(axis=1)
+        >>> m.update_state([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])
+        >>> round(float(m.result()), 4)
+        0.5
+    """
+
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        axis = _check_int(axis, "axis", "CosineSimilarity", minimum=-(2 ** 31),
+                          allow_none=False)
+        super().__init__(_cosine_similarity, name=name, dtype=dtype, axis=axis)
+
+
+class LogCoshError(_FloatMeanMetric):
+    """The running mean of `log(cosh(y_pred - y_true))` (see `log_cosh`).
+
+    Args:
+        name: the metric's name (tf.keras 2's default is `"logcosh"`).
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = LogCoshError()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
+        >>> round(float(m.result()), 4)
+        0.1084
+    """
+
+    def __init__(self, name="logcosh", dtype=None):
+        super().__init__(log_cosh, name=name, dtype=dtype)
+
+
+class Hinge(_FloatMeanMetric):
+    """The running mean of the hinge loss (labels -1/1, or 0/1 mapped to them).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Hinge()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.3
+    """
+
+    def __init__(self, name="hinge", dtype=None):
+        super().__init__(hinge, name=name, dtype=dtype)
+
+
+class SquaredHinge(_FloatMeanMetric):
+    """The running mean of the squared hinge loss.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = SquaredHinge()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.86
+    """
+
+    def __init__(self, name="squared_hinge", dtype=None):
+        super().__init__(squared_hinge, name=name, dtype=dtype)
+
+
+class CategoricalHinge(_FloatMeanMetric):
+    """The running mean of the categorical hinge loss.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = CategoricalHinge()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.4
+    """
+
+    def __init__(self, name="categorical_hinge", dtype=None):
+        super().__init__(_categorical_hinge, name=name, dtype=dtype)
+
+
+class KLDivergence(_FloatMeanMetric):
+    """The running mean of the Kullback-Leibler divergence (see `kl_divergence`).
+
+    Args:
+        name: the metric's name (tf.keras 2's default is
+            `"kullback_leibler_divergence"`).
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = KLDivergence()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        0.4581
+    """
+
+    def __init__(self, name="kullback_leibler_divergence", dtype=None):
+        super().__init__(kl_divergence, name=name, dtype=dtype)
+
+
+class Poisson(_FloatMeanMetric):
+    """The running mean of the Poisson loss `y_pred - y_true * log(y_pred)`.
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = Poisson()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
+        >>> round(float(m.result()), 4)
+        0.5
+    """
+
+    def __init__(self, name="poisson", dtype=None):
+        super().__init__(poisson, name=name, dtype=dtype)
+
+
+class R2Score(Metric):
+    """The coefficient of determination, from running sums (tf.keras 2's `R2Score`).
+
+    For each output (the last axis of `(batch, outputs)` data):
+    `1 - sum(w * (y - y_pred) ** 2) / sum(w * (y - mean_w(y)) ** 2)`, the
+    sums over every batch so far. The per-output scores are averaged
+    (`"uniform_average"`), weighted by the targets' variances
+    (`"variance_weighted_average"`), or returned as they are (`None`).
+    With `num_regressors=p`, the adjusted score `1 - (1 - r2) * (n - 1) /
+    (n - p - 1)`, where `n` counts every target value seen (tf.keras 2
+    counts elements, not rows); it falls back to the plain score, with a
+    warning, when `n - 1 <= p`.
+
+    Args:
+        class_aggregation: `"uniform_average"`, `"variance_weighted_average"`
+            or `None`.
+        num_regressors: the number of independent regressors (0: plain R2).
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+
+    Example:
+        >>> m = R2Score()
+        >>> m.update_state([[1.0], [4.0], [3.0]], [[2.0], [4.0], [4.0]])
+        >>> round(float(m.result()), 5)
+        0.57143
+    """
+
+    _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one of "
+                             f"{self._AGGREGATIONS}. Received: "
+                             f"class_aggregation={class_aggregation!r}")
+        self.class_aggregation = class_aggregation
+        self.num_regressors = _check_int(num_regressors, "num_regressors", "R2Score",
+                                         allow_none=False)
+        self.num_samples = self.add_weight("num_samples", dtype="int32")
+        self._built = False
+
+    def _build(self, y_true_shape, y_pred_shape):
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError("R2Score expects 2D inputs with shape (batch_size, output_dim). "
+                             f"Received input shapes: y_pred.shape={tuple(y_pred_shape)} and "
+                             f"y_true.shape={tuple(y_true_shape)}.")
+        n = y_pred_shape[-1]
+        self.squared_sum = self.add_weight("squared_sum", shape=(n,))
+        self.sum = self.add_weight("sum", shape=(n,))
+        self.total_mse = self.add_weight("residual", shape=(n,))
+        self.count = self.add_weight("count", shape=(n,))
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds one batch to the running sums.
+
+        Args:
+            y_true: targets, shape `(batch, outputs)`.
+            y_pred: predictions, same shape.
+            sample_weight: `None`, a number, per-sample weights `(batch,)`,
+                or weights broadcastable to `(batch, outputs)`.
+        """
+        xp = _xp()
+        yt = _device(y_true, self._np_dtype)
+        yp = _device(y_pred, self._np_dtype)
+        if not self._built:
+            self._build(yt.shape, yp.shape)
+        if tuple(yt.shape) != tuple(yp.shape) or yt.ndim != 2 or \
+                yt.shape[1] != self.sum.shape[0]:
+            raise ValueError(f"R2Score expects y_true and y_pred of shape (batch, "
+                             f"{self.sum.shape[0]}). Received y_true.shape={tuple(yt.shape)}, "
+                             f"y_pred.shape={tuple(yp.shape)}.")
+        if sample_weight is None:
+            w = xp.ones_like(yt)
+        else:
+            w = _device(sample_weight, self._np_dtype)
+            if w.ndim == 1:
+                w = w.reshape(-1, 1)  # one weight per sample
+            if not _broadcastable(w.shape, yt.shape):
+                raise ValueError(f"R2Score: sample_weight of shape {tuple(w.shape)} cannot be "
+                                 f"broadcast to y_true of shape {tuple(yt.shape)}.")
+            w = xp.broadcast_to(w, yt.shape)
+        weighted = yt * w
+        xp.add(self.sum.data, xp.sum(weighted, axis=0), out=self.sum.data)
+        xp.add(self.squared_sum.data, xp.sum(yt * weighted, axis=0), out=self.squared_sum.data)
+        xp.add(self.total_mse.data, xp.sum(xp.square(yt - yp) * w, axis=0),
+               out=self.total_mse.data)
+        xp.add(self.count.data, xp.sum(w, axis=0), out=self.count.data)
+        xp.add(self.num_samples.data, yt.size, out=self.num_samples.data)
+
+    def result(self) -> Tensor:
+        xp = _xp()
+        if not self._built:
+            return _result_tensor(xp.zeros((), dtype=self._np_dtype))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = self.sum.data / self.count.data
+            total = self.squared_sum.data - self.sum.data * mean
+            raw = 1.0 - self.total_mse.data / total
+        raw = xp.where(xp.isinf(raw), xp.zeros_like(raw), raw)
+        if self.class_aggregation == "uniform_average":
+            score = xp.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                score = xp.sum(total * raw) / xp.sum(total)
+        else:
+            score = raw
+        if self.num_regressors:
+            # One host read of a counter, only for the adjusted score (the
+            # fallback's warning depends on it, as tf.keras 2's does).
+            n = int(self.num_samples.data)
+            p = self.num_regressors
+            if p > n - 1:
+                warnings.warn("More independent predictors than datapoints in adjusted R2 "
+                              "score. Falling back to standard R2 score.", stacklevel=2)
+            elif p == n - 1:
+                warnings.warn("Division by zero in Adjusted R2 score. Falling back to "
+                              "standard R2 score.", stacklevel=2)
+            else:
+                score = 1.0 - (1.0 - score) * float(n - 1) / float(n - p - 1)
+        return _result_tensor(score.astype(self._np_dtype, copy=False))
+
+    def reset_state(self) -> None:
+        if self._built:
+            super().reset_state()
+        else:
+            self.num_samples.data[...] = 0
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"class_aggregation": self.class_aggregation,
+                       "num_regressors": self.num_regressors})
+        return config
+
+
+class MeanRelativeError(Mean):
+    """The running mean of `|y_true - y_pred| / normalizer` (0 where the
+    normalizer is 0), as tf.keras 2's `MeanRelativeError`.
+
+    Args:
+        normalizer: the values to divide by: a number, or an array that
+            broadcasts against the predictions (one per output, say).
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+
+    Example:
+        >>> m = MeanRelativeError(normalizer=[1, 3, 2, 3])
+        >>> m.update_state([1, 3, 2, 3], [2, 4, 6, 8])
+        >>> round(float(m.result()), 4)
+        1.25
+    """
+
+    _integer_state = False
+
+    def __init__(self, normalizer, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        try:
+            host = np.asarray(normalizer.numpy() if isinstance(normalizer, Tensor)
+                              else normalizer, dtype=self._np_dtype)
+        except (TypeError, ValueError):
+            host = np.asarray(np.nan)
+        if not np.isfinite(host).all():
+            raise ValueError("MeanRelativeError expects a finite `normalizer` (a number or an "
+                             f"array of numbers). Received: normalizer={normalizer!r}")
+        self._normalizer_host = host
+        self.normalizer = ops.convert_to_tensor(host)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the relative errors of one batch.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            sample_weight: optional per-sample weights.
+        """
+        xp = _xp()
+        yt, yp = _squeeze_pair(_device(y_true, self._np_dtype), _device(y_pred, self._np_dtype))
+        if tuple(yt.shape) != tuple(yp.shape):
+            raise ValueError(f"{self.name}: y_true and y_pred must have the same shape. "
+                             f"Received {tuple(yt.shape)} and {tuple(yp.shape)}.")
+        norm = self.normalizer.data
+        if norm.ndim == yp.ndim + 1 and norm.shape[-1] == 1:
+            norm = _squeeze_last(norm)  # tf.keras 2's remove_squeezable_dimensions
+        self._accumulate(_divide_no_nan(xp.abs(yt - yp), norm), sample_weight)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["normalizer"] = self._normalizer_host.tolist()
+        return config
+
+
+class MeanTensor(Metric):
+    """The element-by-element running (weighted) mean of tensors of one shape.
+
+    Unlike `Mean`, nothing is averaged within a tensor: the result has the
+    shape of the values (fixed by `shape` or by the first update).
+
+    Args:
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+        shape: the values' shape, or `None` to take it from the first update.
+
+    Example:
+        >>> m = MeanTensor()
+        >>> m.update_state([0, 1, 2, 3])
+        >>> m.update_state([4, 5, 6, 7])
+        >>> m.result().numpy().tolist()
+        [2.0, 3.0, 4.0, 5.0]
+    """
+
+    def __init__(self, name="mean_tensor", dtype=None, shape=None):
+        super().__init__(name=name, dtype=dtype)
+        self._shape = None
+        if shape is not None:
+            self._build(shape)
+
+    def _build(self, shape):
+        self._shape = tuple(int(d) for d in shape)
+        self.total = self.add_weight("total", shape=self._shape)
+        self.count = self.add_weight("count", shape=self._shape)
+
+    def update_state(self, values, sample_weight=None) -> None:
+        """Adds `values` (weighted by `sample_weight`) to the running means.
+
+        Args:
+            values: a tensor of the metric's shape.
+            sample_weight: `None`, or weights broadcastable to `values`.
+        """
+        xp = _xp()
+        values = _device(values, self._np_dtype)
+        if self._shape is None:
+            self._build(values.shape)
+        elif tuple(values.shape) != self._shape:
+            raise ValueError("MeanTensor input values must always have the same shape. "
+                             f"Expected shape (set during the first call): {self._shape}. "
+                             f"Got: {tuple(values.shape)}.")
+        if sample_weight is None:
+            w = xp.ones_like(values)
+        else:
+            w = _fit_weight_rank(_device(sample_weight, self._np_dtype), values.ndim)
+            if not _broadcastable(w.shape, values.shape):
+                raise ValueError(f"{self.name}: sample_weight of shape {tuple(w.shape)} cannot "
+                                 f"be broadcast to the values of shape {tuple(values.shape)}.")
+            w = xp.broadcast_to(w, values.shape)
+        xp.add(self.total.data, values * w, out=self.total.data)
+        xp.add(self.count.data, w, out=self.count.data)
+
+    def result(self) -> Tensor:
+        if self._shape is None:
+            raise ValueError("MeanTensor does not have any value yet. Please call the "
+                             "MeanTensor instance or use `.update_state(value)` before "
+                             "retrieving the result.")
+        return _result_tensor(_divide_no_nan(self.total.data, self.count.data))
+
+
+_AVERAGES = (None, "micro", "macro", "weighted")
+
+
+class FBetaScore(Metric):
+    """The F-beta score per class, or averaged (tf.keras 2's `FBetaScore`).
+
+    `(1 + beta**2) * precision * recall / (beta**2 * precision + recall)`,
+    from true positives, false positives and false negatives counted per
+    class (the last axis of `(batch, classes)` data) over every batch. A
+    prediction counts as positive above `threshold`, or, with
+    `threshold=None`, where it is the largest of its row (and not 0).
+
+    Args:
+        average: `None` (one score per class), `"micro"` (one score from
+            the counts of all classes), `"macro"` (the mean of the class
+            scores) or `"weighted"` (their mean weighted by each class's
+            count of true labels).
+        beta: the weight of recall (> 0).
+        threshold: in (0, 1], or `None` for the arg-max rule.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+
+    Example:
+        >>> m = FBetaScore(beta=2.0, threshold=0.5)
+        >>> m.update_state([[1, 1, 1], [1, 0, 0], [1, 1, 0]],
+        ...                [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
+        >>> [round(v, 4) for v in m.result().numpy().tolist()]
+        [0.3846, 0.9091, 0.8333]
+    """
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score",
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        owner = type(self).__name__
+        if average not in _AVERAGES:
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, "
+                             f"'micro', 'macro', 'weighted'}}. Received: average={average!r}")
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
+            raise ValueError(f"{owner}: invalid `beta` argument value. It should be a number "
+                             f"> 0. Received: beta={beta!r}")
+        if threshold is not None and (isinstance(threshold, bool)
+                                      or not isinstance(threshold, numbers.Real)
+                                      or not 0.0 < threshold <= 1.0):
+            raise ValueError(f"{owner}: invalid `threshold` argument value. It should verify "
+                             f"0 < threshold <= 1. Received: threshold={threshold!r}")
+        self.average = average
+        self.beta = float(beta)
+        self.threshold = None if threshold is None else float(threshold)
+        self._axis = None if average == "micro" else 0
+        self._built = False
+
+    def _build(self, y_true_shape, y_pred_shape):
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError(f"{type(self).__name__} expects 2D inputs with shape (batch_size, "
+                             f"output_dim). Received input shapes: y_pred.shape="
+                             f"{tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
+        shape = () if self.average == "micro" else (y_pred_shape[-1],)
+        for name in ("true_positives", "false_positives", "false_negatives",
+                     "intermediate_weights"):
+            setattr(self, name, self.add_weight(name, shape=shape))
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the counts of one batch.
+
+        Args:
+            y_true: 0/1 labels, shape `(batch, classes)`.
+            y_pred: scores of the same shape.
+            sample_weight: `None`, or one weight per sample, `(batch,)`.
+        """
+        xp = _xp()
+        yt = _device(y_true, self._np_dtype)
+        yp = _device(y_pred, self._np_dtype)
+        if not self._built:
+            self._build(yt.shape, yp.shape)
+        if tuple(yt.shape) != tuple(yp.shape) or yp.ndim != 2:
+            raise ValueError(f"{type(self).__name__} expects y_true and y_pred of the same 2D "
+                             f"shape. Received {tuple(yt.shape)} and {tuple(yp.shape)}.")
+        if self.threshold is None:
+            top = xp.max(yp, axis=-1, keepdims=True)
+            pred = ((yp >= top) & (xp.abs(yp) > 1e-9)).astype(self._np_dtype)
+        else:
+            pred = (yp > self.threshold).astype(self._np_dtype)
+        w = None
+        if sample_weight is not None:
+            w = _device(sample_weight, self._np_dtype).reshape(-1, 1)
+
+        def total(values):
+            return xp.sum(values if w is None else values * w, axis=self._axis)
+
+        xp.add(self.true_positives.data, total(pred * yt), out=self.true_positives.data)
+        xp.add(self.false_positives.data, total(pred * (1.0 - yt)),
+               out=self.false_positives.data)
+        xp.add(self.false_negatives.data, total((1.0 - pred) * yt),
+               out=self.false_negatives.data)
+        xp.add(self.intermediate_weights.data, total(yt), out=self.intermediate_weights.data)
+
+    def result(self) -> Tensor:
+        xp = _xp()
+        if not self._built:
+            return _result_tensor(xp.zeros((), dtype=self._np_dtype))
+        tp = self.true_positives.data
+        precision = _divide_no_nan(tp, tp + self.false_positives.data)
+        recall = _divide_no_nan(tp, tp + self.false_negatives.data)
+        b2 = self.beta * self.beta
+        score = _divide_no_nan(precision * recall, b2 * precision + recall) * (1.0 + b2)
+        if self.average == "weighted":
+            support = self.intermediate_weights.data
+            score = xp.sum(score * _divide_no_nan(support, xp.sum(support)))
+        elif self.average is not None:
+            score = xp.mean(score)
+        return _result_tensor(score.astype(self._np_dtype, copy=False))
+
+    def reset_state(self) -> None:
+        if self._built:
+            super().reset_state()
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"average": self.average, "beta": self.beta,
+                       "threshold": self.threshold})
+        return config
+
+
+class F1Score(FBetaScore):
+    """The F1 score (`FBetaScore` with `beta=1`): the harmonic mean of
+    precision and recall, per class or averaged.
+
+    Args:
+        average: `None`, `"micro"`, `"macro"` or `"weighted"` (see
+            `FBetaScore`).
+        threshold: in (0, 1], or `None` for the arg-max rule.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+
+    Example:
+        >>> m = F1Score(threshold=0.5)
+        >>> m.update_state([[1, 1, 1], [1, 0, 0], [1, 1, 0]],
+        ...                [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
+        >>> [round(v, 4) for v in m.result().numpy().tolist()]
+        [0.5, 0.8, 0.6667]
+    """
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+def _class_ids(values, num_classes, owner):
+    ids = list(values) if isinstance(values, (list, tuple)) else None
+    if not ids or any(isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 0
+                      for i in ids):
+        raise ValueError(f"{owner} expects `target_class_ids` to be a non-empty list of "
+                         f"class ids. Received: target_class_ids={values!r}")
+    if max(ids) >= num_classes:
+        raise ValueError(f"Target class id {max(ids)} is out of range, which is "
+                         f"[0, {num_classes}).")
+    return [int(i) for i in ids]
+
+
+class _IoUBase(Metric):
+    """A running confusion matrix of integer labels and predictions
+    (tf.keras 2's `_IoUBase`): rows are the true classes, columns the
+    predicted ones, each entry the weighted count of such samples.
+
+    The matrix is a matrix product of one-hot codes, chunked: no scatter
+    (CuPy's would read the largest label back to the host) and no host
+    read per batch. Labels or predictions outside `[0, num_classes)` are
+    left out (tf.keras 2 raises; checking needs a host read).
+    """
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(name=name, dtype=dtype)
+        owner = type(self).__name__
+        self.num_classes = _check_int(num_classes, "num_classes", owner, minimum=1,
+                                      allow_none=False)
+        self.ignore_class = _check_int(ignore_class, "ignore_class", owner,
+                                       minimum=-(2 ** 63))
+        self.sparse_y_true = bool(sparse_y_true)
+        self.sparse_y_pred = bool(sparse_y_pred)
+        self.axis = _check_int(axis, "axis", owner, minimum=-(2 ** 31), allow_none=False)
+        self.total_cm = self.add_weight("total_confusion_matrix",
+                                        shape=(self.num_classes, self.num_classes))
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds one batch to the confusion matrix.
+
+        Args:
+            y_true: class ids (or one-hot rows with `sparse_y_true=False`).
+            y_pred: class ids (or scores with `sparse_y_pred=False`).
+            sample_weight: `None`, a number, or weights of the labels' shape.
+        """
+        xp = _xp()
+        yt = _device(y_true)
+        yp = _device(y_pred)
+        if not self.sparse_y_true:
+            yt = xp.argmax(yt, axis=self.axis)
+        if not self.sparse_y_pred:
+            yp = xp.argmax(yp, axis=self.axis)
+        # tf.keras 2 casts to the metric dtype, then to int (truncation).
+        yt = yt.astype(self._np_dtype).reshape(-1)
+        yp = yp.astype(self._np_dtype).reshape(-1)
+        if yt.shape != yp.shape:
+            raise ValueError(f"{self.name}: y_true and y_pred hold {yt.shape[0]} and "
+                             f"{yp.shape[0]} class ids; they must match.")
+        if sample_weight is None:
+            w = xp.ones(yt.shape, dtype=self._np_dtype)
+        else:
+            w = _device(sample_weight, self._np_dtype)
+            w = xp.broadcast_to(w, yt.shape) if w.ndim == 0 else w.reshape(-1)
+            if w.shape != yt.shape:
+                raise ValueError(f"{self.name}: sample_weight holds {w.shape[0]} values for "
+                                 f"{yt.shape[0]} labels.")
+        if self.ignore_class is not None:
+            w = w * (yt != float(self.ignore_class)).astype(self._np_dtype)
+        yt, yp = yt.astype(xp.int64), yp.astype(xp.int64)
+        classes = xp.arange(self.num_classes, dtype=xp.int64)
+        step = max(1, _CHUNK // self.num_classes)
+        for start in range(0, yt.shape[0], step):
+            rows = (yt[start:start + step, None] == classes).astype(self._np_dtype)
+            cols = (yp[start:start + step, None] == classes).astype(self._np_dtype)
+            cols *= w[start:start + step, None]
+            xp.add(self.total_cm.data, xp.matmul(rows.T, cols), out=self.total_cm.data)
+
+    def _iou(self, target_class_ids) -> Tensor:
+        xp = _xp()
+        cm = self.total_cm.data
+        predicted = xp.sum(cm, axis=0)
+        actual = xp.sum(cm, axis=1)
+        tp = xp.diagonal(cm)
+        denominator = predicted + actual - tp
+        if target_class_ids is not None:
+            index = _backend.get_backend().asarray(np.asarray(target_class_ids, np.int64))
+            tp, denominator = xp.take(tp, index), xp.take(denominator, index)
+        valid = xp.sum((denominator != 0).astype(self._np_dtype))
+        iou = _divide_no_nan(tp, denominator)
+        return _result_tensor(_divide_no_nan(xp.sum(iou), valid))
+
+
+class IoU(_IoUBase):
+    """Intersection-over-union of chosen classes, averaged (tf.keras 2's `IoU`).
+
+    For each class, `tp / (tp + fp + fn)` from a running confusion matrix;
+    the result is the mean over `target_class_ids` of the classes that
+    occur (in labels or predictions).
+
+    Args:
+        num_classes: the number of classes.
+        target_class_ids: the classes to average over (one id: that
+            class's IoU).
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+        ignore_class: a label whose samples are left out (e.g. a "void" id).
+        sparse_y_true: whether labels are class ids (else one-hot rows,
+            reduced with arg-max over `axis`).
+        sparse_y_pred: whether predictions are class ids (else scores).
+        axis: the class axis of dense labels or predictions.
+
+    Example:
+        >>> m = IoU(num_classes=2, target_class_ids=[0])
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 6)
+        0.333333
+    """
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None,
+                 ignore_class=None, sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
+        self.target_class_ids = _class_ids(target_class_ids, self.num_classes,
+                                           type(self).__name__)
+
+    def result(self) -> Tensor:
+        return self._iou(self.target_class_ids)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes,
+                       "target_class_ids": self.target_class_ids,
+                       "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
+                       "sparse_y_pred": self.sparse_y_pred, "axis": self.axis})
+        return config
+
+
+class BinaryIoU(IoU):
+    """IoU of a binary task: predictions `>= threshold` are class 1.
+
+    Args:
+        target_class_ids: `[0, 1]` (both, averaged), `[0]` or `[1]`.
+        threshold: predictions at or above it count as class 1.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+
+    Example:
+        >>> m = BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+        >>> m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+        >>> round(float(m.result()), 6)
+        0.333333
+    """
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(2, target_class_ids, name=name, dtype=dtype)
+        self.threshold = _check_real(threshold, "threshold", "BinaryIoU")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds one batch (0/1 labels, scores thresholded at `threshold`)."""
+        yp = _device(y_pred, self._np_dtype)
+        super().update_state(y_true, (yp >= self.threshold).astype(self._np_dtype),
+                             sample_weight)
+
+    def get_config(self) -> dict:
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold,
+                "name": self.name, "dtype": self.dtype}
+
+
+class MeanIoU(IoU):
+    """The mean IoU over all `num_classes` classes (those that occur).
+
+    Args:
+        num_classes: the number of classes.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+        ignore_class: a label whose samples are left out.
+        sparse_y_true: whether labels are class ids.
+        sparse_y_pred: whether predictions are class ids.
+        axis: the class axis of dense labels or predictions.
+
+    Example:
+        >>> m = MeanIoU(num_classes=2)
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 6)
+        0.333333
+    """
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        n = _check_int(num_classes, "num_classes", type(self).__name__, minimum=1,
+                       allow_none=False)
+        super().__init__(n, list(range(n)), name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype,
+                "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
+                "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class OneHotIoU(IoU):
+    """`IoU` for one-hot labels (and scores as predictions by default).
+
+    Args:
+        num_classes: the number of classes.
+        target_class_ids: the classes to average over.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+        ignore_class: a label whose samples are left out.
+        sparse_y_pred: whether predictions are class ids (else scores).
+        axis: the class axis.
+
+    Example:
+        >>> m = OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+        >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]],
+        ...                [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1],
+        ...                 [0.1, 0.4, 0.5]])
+        >>> round(float(m.result()), 6)
+        0.166667
+    """
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None,
+                 ignore_class=None, sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, target_class_ids, name=name, dtype=dtype,
+                         ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        return {"num_classes": self.num_classes, "target_class_ids": self.target_class_ids,
+                "name": self.name, "dtype": self.dtype, "ignore_class": self.ignore_class,
+                "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class OneHotMeanIoU(MeanIoU):
+    """`MeanIoU` for one-hot labels (and scores as predictions by default).
+
+    Args:
+        num_classes: the number of classes.
+        name: the metric's name.
+        dtype: dtype of the state and the result (floating).
+        ignore_class: a label whose samples are left out.
+        sparse_y_pred: whether predictions are class ids (else scores).
+        axis: the class axis.
+
+    Example:
+        >>> m = OneHotMeanIoU(num_classes=3)
+        >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]],
+        ...                [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1],
+        ...                 [0.1, 0.4, 0.5]])
+        >>> round(float(m.result()), 6)
+        0.111111
+    """
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
+                 sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype,
+                "ignore_class": self.ignore_class, "sparse_y_pred": self.sparse_y_pred,
+                "axis": self.axis}
 
 
 # -- confusion-matrix metrics -------------------------------------------------------------
@@ -1566,6 +2574,187 @@ class Recall(_PrecisionRecall):
     _keys = ("tp", "fn")
 
 
+class _SensitivitySpecificityBase(_ThresholdMetric):
+    """tf.keras 2's `SensitivitySpecificityBase`: the four confusion counts
+    at `num_thresholds` evenly spaced thresholds from 0 to 1 (0.5 alone for
+    one threshold); `result` is the best `dependent` rate among the
+    thresholds whose `constrained` rate reaches `value` (0 if none does)."""
+
+    _keys = ("tp", "tn", "fp", "fn")  # tf.keras 2's variable order
+    _value_name = "value"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        owner = type(self).__name__
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not 0 <= value <= 1):
+            raise ValueError(f"Argument `{self._value_name}` must be in the range [0, 1]. "
+                             f"Received: {self._value_name}={value!r}")
+        num_thresholds = _check_int(num_thresholds, "num_thresholds", owner, minimum=1,
+                                    allow_none=False)
+        super().__init__(name=name, dtype=dtype)
+        self.value = value
+        self.num_thresholds = num_thresholds
+        self.class_id = _check_int(class_id, "class_id", owner, minimum=0)
+        if num_thresholds == 1:
+            self._setup_thresholds([0.5])
+            self._thresholds_evenly = False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._setup_thresholds([0.0] + inner + [1.0])
+            self._thresholds_evenly = True
+        for key in self._keys:
+            setattr(self, self._var_names[key],
+                    self.add_weight(self._var_names[key], shape=(num_thresholds,)))
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the confusion counts of one batch at every threshold.
+
+        Args:
+            y_true: 0/1 labels (non-zero counts as 1).
+            y_pred: predictions in [0, 1].
+            sample_weight: optional weights broadcastable to `y_pred`.
+        """
+        self._update(y_true, y_pred, sample_weight, class_id=self.class_id)
+
+    def _rates(self):
+        tp, tn = self.true_positives.data, self.true_negatives.data
+        fp, fn = self.false_positives.data, self.false_negatives.data
+        return {"sensitivity": _divide_no_nan(tp, tp + fn),
+                "specificity": _divide_no_nan(tn, tn + fp),
+                "precision": _divide_no_nan(tp, tp + fp)}
+
+    def _max_under_constraint(self, constrained, dependent) -> Tensor:
+        # On the device: no host read to find the feasible thresholds.
+        xp = _xp()
+        feasible = constrained >= self.value
+        best = xp.max(xp.where(feasible, dependent, xp.full_like(dependent, -np.inf)))
+        return _result_tensor(xp.where(xp.any(feasible), best, xp.zeros_like(best)))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                       self._value_name: self.value})
+        return config
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity (recall) among thresholds with specificity >= `specificity`.
+
+    Args:
+        specificity: the specificity to reach, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try.
+        class_id: compute the binary metric for this class only (the last
+            axis of the predictions).
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = SensitivityAtSpecificity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> float(m.result())
+        0.5
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+        self.specificity = specificity
+
+    def result(self) -> Tensor:
+        r = self._rates()
+        return self._max_under_constraint(r["specificity"], r["sensitivity"])
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity among thresholds with sensitivity >= `sensitivity`.
+
+    Args:
+        sensitivity: the sensitivity (recall) to reach, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try.
+        class_id: compute the binary metric for this class only.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = SpecificityAtSensitivity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 6)
+        0.666667
+    """
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+        self.sensitivity = sensitivity
+
+    def result(self) -> Tensor:
+        r = self._rates()
+        return self._max_under_constraint(r["sensitivity"], r["specificity"])
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision among thresholds with recall >= `recall`.
+
+    Args:
+        recall: the recall to reach, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try.
+        class_id: compute the binary metric for this class only.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = PrecisionAtRecall(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> float(m.result())
+        0.5
+    """
+
+    _value_name = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name,
+                         dtype=dtype)
+        self.recall = recall
+
+    def result(self) -> Tensor:
+        r = self._rates()
+        return self._max_under_constraint(r["sensitivity"], r["precision"])
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall among thresholds with precision >= `precision` (0 if
+    no threshold reaches it).
+
+    Args:
+        precision: the precision to reach, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try.
+        class_id: compute the binary metric for this class only.
+        name: the metric's name.
+        dtype: dtype of the state and the result.
+
+    Example:
+        >>> m = RecallAtPrecision(0.8)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> float(m.result())
+        0.5
+    """
+
+    _value_name = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+        self.precision = precision
+
+    def result(self) -> Tensor:
+        r = self._rates()
+        return self._max_under_constraint(r["precision"], r["sensitivity"])
+
+
 _CURVES = {"roc": "ROC", "pr": "PR"}
 _SUMMATIONS = ("interpolation", "minoring", "majoring")
 
@@ -1768,6 +2957,80 @@ class AUC(_ThresholdMetric):
         return config
 
 
+# -- host metrics (tf.keras 2's `metrics.experimental.PyMetric`) -------------------------
+def _host(value):
+    """A tensor or backend array as a NumPy array (one transfer); anything
+    else as it is."""
+    if isinstance(value, Tensor):
+        return value.numpy()
+    b = _backend.get_backend()
+    return b.to_numpy(value) if b.is_array(value) else value
+
+
+class PyMetric(Metric):
+    """A metric whose state is plain Python and whose code runs on the host.
+
+    For metrics that are easiest to write with NumPy or another library
+    (scikit-learn's scores, say): `update_state` receives NumPy arrays
+    (tensors are copied to the host first, as tf.keras 2 hands eager
+    tensors to its `PyMetric`), and `result` returns a Python number.
+    `reset_state` sets up the state; it also runs at construction.
+    Subclasses implement `update_state`, `result` and `reset_state`
+    (and `merge_state` to support merging). tf.keras 2's
+    `keras.metrics.experimental.PyMetric`.
+
+    Args:
+        name: the metric's name.
+        dtype: the metric's dtype (kept for the config).
+
+    Example:
+        >>> import numpy as np
+        >>> class MedianAbsoluteError(PyMetric):
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.errors.extend(np.abs(y_true - y_pred).ravel().tolist())
+        ...     def reset_state(self):
+        ...         self.errors = []
+        ...     def result(self):
+        ...         return float(np.median(self.errors)) if self.errors else 0.0
+        >>> m = MedianAbsoluteError()
+        >>> m.update_state(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 5.0]))
+        >>> m.result()
+        0.5
+    """
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.reset_state()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        update = cls.__dict__.get("update_state")
+        if update is None or getattr(update, "_keras_host_inputs", False):
+            return
+
+        @functools.wraps(update)
+        def update_state(self, *args, **kw):
+            return update(self, *(_host(a) for a in args),
+                          **{k: _host(v) for k, v in kw.items()})
+
+        update_state._keras_host_inputs = True
+        cls.update_state = update_state
+
+    def reset_state(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement reset_state(), which "
+                                  "sets up its Python state.")
+
+    def merge_state(self, metrics) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement merge_state() to "
+                                  "merge the state of other metrics into its own.")
+
+
+# tf.keras 2's `keras.metrics.experimental` namespace.
+experimental = types.ModuleType("kerasette.metrics.experimental",
+                                "tf.keras 2's `keras.metrics.experimental`: `PyMetric`.")
+experimental.PyMetric = PyMetric
+
+
 # -- "accuracy" and friends, resolved from shapes --------------------------------------
 _RESOLVED_NAMES = ("accuracy", "acc", "crossentropy", "ce")
 
@@ -1886,22 +3149,28 @@ _TABLE = NameTable("metric", "keras.metrics")
 _EXACT: dict[str, object] = {}
 
 _FUNCTIONS: tuple[Callable, ...] = (
-    accuracy, binary_accuracy, binary_crossentropy, categorical_accuracy,
-    categorical_crossentropy, mean_absolute_error, mean_absolute_percentage_error,
-    mean_squared_error, mean_squared_logarithmic_error, sparse_categorical_accuracy,
-    sparse_categorical_crossentropy, sparse_top_k_categorical_accuracy,
-    top_k_categorical_accuracy,
+    accuracy, binary_accuracy, binary_crossentropy, binary_focal_crossentropy,
+    categorical_accuracy, categorical_crossentropy, categorical_focal_crossentropy, hinge,
+    kl_divergence, log_cosh, poisson, squared_hinge, mean_absolute_error,
+    mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error,
+    sparse_categorical_accuracy, sparse_categorical_crossentropy,
+    sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
 _FUNCTION_NAMES = {fn: fn.__name__ for fn in _FUNCTIONS}
 _ALIASES = {"acc": accuracy, "ACC": accuracy, "mse": mse, "MSE": mse, "mae": mae, "MAE": mae,
-            "mape": mape, "MAPE": mape, "msle": msle, "MSLE": msle}
+            "mape": mape, "MAPE": mape, "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld,
+            "kullback_leibler_divergence": kld, "logcosh": logcosh}
 _CLASSES: tuple[type, ...] = (
-    AUC, Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy,
-    CategoricalCrossentropy, FalseNegatives, FalsePositives, Mean, MeanAbsoluteError,
-    MeanAbsolutePercentageError, MeanMetricWrapper, MeanSquaredError,
-    MeanSquaredLogarithmicError, Precision, Recall, RootMeanSquaredError,
+    AUC, Accuracy, BinaryAccuracy, BinaryCrossentropy, BinaryIoU, CategoricalAccuracy,
+    CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, F1Score, FBetaScore,
+    FalseNegatives, FalsePositives, Hinge, IoU, KLDivergence, LogCoshError, Mean,
+    MeanAbsoluteError, MeanAbsolutePercentageError, MeanIoU, MeanMetricWrapper,
+    MeanRelativeError, MeanSquaredError, MeanSquaredLogarithmicError, MeanTensor, OneHotIoU,
+    OneHotMeanIoU, Poisson, Precision, PrecisionAtRecall, R2Score, Recall,
+    RecallAtPrecision, RootMeanSquaredError, SensitivityAtSpecificity,
     SparseCategoricalAccuracy, SparseCategoricalCrossentropy, SparseTopKCategoricalAccuracy,
-    Sum, TopKCategoricalAccuracy, TrueNegatives, TruePositives,
+    SpecificityAtSensitivity, SquaredHinge, Sum, TopKCategoricalAccuracy, TrueNegatives,
+    TruePositives,
 )
 # Exact spellings first: "mean_squared_error" is the function and
 # "MeanSquaredError" the class, as in tf.keras 2. The case- and

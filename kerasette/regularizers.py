@@ -19,12 +19,14 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from kerasette import ops
 from kerasette.autodiff import Tensor
 from kerasette.utils.registry import NameTable
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
-           "serialize"]
+__all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",
+           "l1", "l1_l2", "l2", "orthogonal_regularizer", "serialize"]
 
 
 def _penalty(value, name, owner) -> float:
@@ -164,6 +166,60 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Penalty that pushes the rows (or columns) of a 2-D weight to be orthogonal.
+
+    The rows (`mode="rows"`) or columns (`mode="columns"`) are L2-normalised
+    (norms floored at 1e-6, as TensorFlow's `l2_normalize`); the penalty is
+    `factor * 0.5 * sum(|dot products of distinct pairs|) / pairs`, with
+    `pairs = n * (n - 1) / 2` (tf.keras 2's formula: each pair counts twice
+    in the sum, hence the 0.5).
+
+    Args:
+        factor: the regularization factor (non-negative).
+        mode: `"rows"` or `"columns"`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> reg = OrthogonalRegularizer(factor=1.0)
+        >>> float(reg(ops.convert_to_tensor([[1.0, 0.0], [1.0, 0.0]])))
+        1.0
+        >>> float(reg(ops.convert_to_tensor([[1.0, 0.0], [0.0, 3.0]])))
+        0.0
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        self.factor = _penalty(factor, "factor", "OrthogonalRegularizer")
+        if mode not in ("rows", "columns"):
+            raise ValueError('Invalid value for argument `mode`. Expected one of {"rows", '
+                             f'"columns"}}. Received: mode={mode!r}')
+        self.mode = mode
+
+    def __call__(self, x) -> Tensor:
+        x = _tensor(x)
+        if x.ndim != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape == {x.shape}")
+        axis = 1 if self.mode == "rows" else 0
+        # TensorFlow's l2_normalize: x / sqrt(max(sum(x**2), 1e-12)).
+        norms = ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), 1e-12))
+        unit = ops.divide(x, norms)
+        if self.mode == "rows":
+            product = ops.matmul(unit, ops.transpose(unit))
+        else:
+            product = ops.matmul(ops.transpose(unit), unit)
+        size = product.shape[0]
+        if size < 2:
+            return ops.zeros((), dtype=x.dtype)  # no pairs (tf.keras 2 divides 0 by 0)
+        off_diagonal = ops.convert_to_tensor(1.0 - np.eye(size), dtype=x.dtype)
+        pairs = size * (size - 1.0) / 2.0
+        total = ops.sum(ops.abs(ops.multiply(product, off_diagonal)))
+        return ops.multiply(self.factor * 0.5 / pairs, total)
+
+    def get_config(self) -> dict:
+        return {"factor": self.factor, "mode": self.mode}
+
+
 def l1_l2(l1=0.01, l2=0.01) -> L1L2:
     """An `L1L2` regularizer with tf.keras 2's function defaults (both 0.01).
 
@@ -184,11 +240,13 @@ def l1_l2(l1=0.01, l2=0.01) -> L1L2:
 # tf.keras 2's lowercase names are the classes themselves.
 l1 = L1
 l2 = L2
+orthogonal_regularizer = OrthogonalRegularizer
 
 _TABLE = NameTable("regularizer", "keras.regularizers")
 _TABLE.register(L1, "L1", "l1")
 _TABLE.register(L2, "L2", "l2")
 _TABLE.register(L1L2, "L1L2")  # "l1_l2" is the same key once underscores go
+_TABLE.register(OrthogonalRegularizer, "OrthogonalRegularizer", "orthogonal_regularizer")
 
 
 def serialize(regularizer) -> dict | None:

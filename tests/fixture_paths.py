@@ -8,7 +8,8 @@ Everything a test needs ships in the repository, under `tests/data/`:
   cut down by `tests/data/make_small_refs.py` (see there).
 - `PARITY`: training runs recorded in tf.keras, from `../shared/fixtures/parity/`.
 - `KERAS2`: the functional models (`*_func_*`) of `../shared/fixtures/keras2/`,
-  written by tf.keras 2.21 and Keras 3.15, copied unchanged.
+  written by tf.keras 2.21 and Keras 3.15, copied unchanged; also its
+  recurrent models (`simple_rnn`, `lstm`, `gru`, ..., `bilstm`, `masking`).
 - `DATA`: the Keras 3 `.keras` archives of `make_keras3_files.py`.
 
 MNIST is too big to ship (11 MB): tests that need it take the `mnist_npz`

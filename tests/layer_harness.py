@@ -17,6 +17,8 @@ import kerasette
 from kerasette import ops
 from gradcheck import TOLERANCES
 
+from kerasette.layers.base import _training_default
+
 
 def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape,
                    expected_num_trainable_weights=0, expected_num_non_trainable_weights=0,
@@ -58,11 +60,17 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape,
     clone(ops.convert_to_tensor(x_host.astype("float32")))
     clone.set_weights(layer.get_weights())
     x32 = ops.convert_to_tensor(x_host.astype("float32"))
-    np.testing.assert_allclose(clone(x32).numpy(), layer(x32).numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(clone(x32, training=False).numpy(),
+                               layer(x32, training=False).numpy(), rtol=1e-6, atol=1e-6)
 
-    # Inference is deterministic and stateless.
+    # Inference is deterministic and stateless; a direct call is inference,
+    # except for layers whose `call` defaults to `training=True` (tf.keras
+    # 2's augmentation layers).
     before = layer.get_weights()
-    np.testing.assert_array_equal(layer(x32, training=False).numpy(), layer(x32).numpy())
+    inference = layer(x32, training=False).numpy()
+    np.testing.assert_array_equal(layer(x32, training=False).numpy(), inference)
+    if not _training_default(layer_cls):
+        np.testing.assert_array_equal(layer(x32).numpy(), inference)
     for a, b in zip(before, layer.get_weights()):
         np.testing.assert_array_equal(a, b)
     if random_in_training:

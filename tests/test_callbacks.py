@@ -942,7 +942,8 @@ def test_import_stays_light():
 
 def test_public_names():
     assert set(cbks.__all__) == {
+        "BackupAndRestore",
         "Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
         "LazyLogs", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
-        "ReduceLROnPlateau", "TerminateOnNaN", "resolve_verbose"}
+        "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "resolve_verbose"}
     assert all(hasattr(cbks, name) for name in cbks.__all__)

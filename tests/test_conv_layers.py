@@ -84,11 +84,10 @@ def test_conv2d_rejects_bad_configuration_in_init(kwargs, match):
         layers.Conv2D(**kwargs)
 
 
-def test_conv2d_rejects_groups_and_constraints():
+def test_conv2d_rejects_groups():
+    # Constraints are supported (tests/test_constraints.py).
     with pytest.raises(NotImplementedError, match="groups"):
         layers.Conv2D(4, 3, groups=2)
-    with pytest.raises(NotImplementedError, match="constraint"):
-        layers.Conv2D(4, 3, kernel_constraint="max_norm")
 
 
 def test_conv2d_explains_a_missing_channel_axis():

@@ -39,11 +39,15 @@ def _assert_same_weights(a, b):
         np.testing.assert_array_equal(u, v)
 
 
-def _assert_same_optimizer(a, b):
+def _assert_same_optimizer(a, b, just_loaded=False):
     va, vb = a.optimizer.variables, b.optimizer.variables
     assert [v.name for v in va] == [v.name for v in vb]
+    # SGD without momentum: its `m` slot (the last step) is write-only, and the
+    # .h5 holds the step count alone, as tf.keras 2's legacy SGD wants (issue 24).
+    write_only = just_loaded and type(a.optimizer).__name__ == "SGD" and not a.optimizer.momentum
     for u, v in zip(va, vb):
-        np.testing.assert_array_equal(u.numpy(), v.numpy())
+        if not (write_only and "/m/" in u.name):
+            np.testing.assert_array_equal(u.numpy(), v.numpy())
     assert type(a.optimizer) is type(b.optimizer)
     assert a.optimizer.get_config() == b.optimizer.get_config()
 
@@ -62,7 +66,7 @@ def round_trip(model, x, y, path):
     assert loaded.metrics_names == model.metrics_names
     assert training_config(loaded) == training_config(model)
     assert int(loaded.optimizer.iterations.numpy()) == 2
-    _assert_same_optimizer(model, loaded)
+    _assert_same_optimizer(model, loaded, just_loaded=str(path).endswith(".h5"))
 
     _fit(model, x[16:], y[16:], 1)
     _fit(loaded, x[16:], y[16:], 1)

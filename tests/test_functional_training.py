@@ -394,3 +394,39 @@ def test_dict_targets_are_matched_to_outputs_by_name(backend):
     as_dict = float(model.compiled_loss({"a": ya, "b": yb}, predictions, None, []))
     expected = float(np.mean(np.asarray(predictions[0]) ** 2))  # output "b" against zeros
     assert as_dict == as_list == pytest.approx(expected, rel=1e-6)
+
+
+def _two_input_classifier():
+    a, b = keras.Input(shape=(3,), name="a"), keras.Input(shape=(2,), name="b")
+    joined = keras.layers.Concatenate()([a, b])
+    return keras.Model([a, b], keras.layers.Dense(3, activation="softmax")(joined))
+
+
+def test_class_weight_with_several_inputs_equals_the_same_sample_weights(backend):
+    # tf.keras 2 takes class_weight for any model with one output.
+    rng = np.random.default_rng(11)
+    x = [rng.standard_normal((20, 3)).astype("float32"),
+         rng.standard_normal((20, 2)).astype("float32")]
+    y = rng.integers(0, 3, 20)
+    weights = {0: 1.0, 1: 3.0, 2: 0.5}
+    first, second = _two_input_classifier(), _two_input_classifier()
+    second.set_weights(first.get_weights())
+    for model in (first, second):
+        model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    first.fit(x, y, class_weight=weights, batch_size=8, shuffle=False, verbose=0)
+    second.fit(x, y, sample_weight=np.array([weights[int(c)] for c in y]), batch_size=8,
+               shuffle=False, verbose=0)
+    for got, want in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(first.get_weights()[0], _two_input_classifier().get_weights()[0])
+
+
+def test_class_weight_is_refused_for_several_outputs_as_in_tf_keras(backend):
+    x = keras.Input(shape=(4,))
+    model = keras.Model(x, [keras.layers.Dense(2, activation="softmax", name="p")(x),
+                            keras.layers.Dense(1, name="r")(x)])
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"])
+    with pytest.raises(ValueError, match=r"only supported for models with a single output "
+                                         r".*has 2: p, r"):
+        model.fit(np.ones((4, 4)), [np.zeros(4), np.zeros(4)], class_weight={0: 1.0},
+                  verbose=0)

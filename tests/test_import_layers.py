@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kerasette"
 LOW = ("utils", "backend", "autodiff")
 HIGH = ("layers", "models", "training", "saving", "callbacks", "optimizers")
 # The object families with a name table: used by layers, compile and saving.
-FAMILIES = ("activations", "initializers", "regularizers", "losses", "metrics")
+FAMILIES = ("activations", "initializers", "regularizers", "constraints", "losses", "metrics")
 
 # Imports that break a rule below on purpose, (importer, imported): reason.
 ALLOWED = {

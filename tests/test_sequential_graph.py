@@ -112,3 +112,25 @@ def test_sequential_nested_in_a_functional_model_keeps_its_own_graph():
     assert inner.layers[0].input is inner.input  # the layers were called once, in `inner`
     assert outer.layers[1] is inner and inner.get_output_at(0).shape == (None, 3)
     assert inner.get_output_at(0) is not inner.output  # the outer graph's node, not inner's
+
+
+def test_a_layer_called_on_a_list_is_built_from_the_list_of_shapes(backend):
+    # Keras passes the list of shapes to `build`, eagerly and symbolically.
+    class Gate(layers.Layer):
+        def build(self, input_shape):
+            self.seen = input_shape
+            self.w = self.add_weight("w", (input_shape[1][-1], input_shape[0][-1]))
+
+        def call(self, inputs):
+            x, context = inputs
+            return x * keras.ops.sigmoid(keras.ops.matmul(context, self.w))
+
+    eager = Gate()
+    out = eager([np.ones((2, 3), "float32"), np.ones((2, 5), "float32")])
+    assert eager.seen == [(2, 3), (2, 5)] and out.shape == (2, 3)
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(5,))
+    symbolic = Gate()
+    model = keras.Model([a, b], symbolic([a, b]))
+    assert symbolic.seen == [(None, 3), (None, 5)] and symbolic.input_shape == [(None, 3),
+                                                                                (None, 5)]
+    assert model.predict([np.ones((4, 3)), np.ones((4, 5))], verbose=0).shape == (4, 3)

@@ -36,7 +36,11 @@ class Tensor:
     # `_keras_logits`: set on softmax/sigmoid outputs to their input, so a
     # cross-entropy on those probabilities can use the stable from-logits
     # path, as tf.keras 2 does.
-    __slots__ = ("data", "_parents", "_backward", "_rg", "_keras_logits", "__weakref__")
+    # `_keras_mask`: a (batch, time) boolean array set by a masking layer
+    # (Embedding(mask_zero=True), Masking) on its output and carried from
+    # layer to layer as tf.keras 2 carries it (see `Layer.__call__`).
+    __slots__ = ("data", "_parents", "_backward", "_rg", "_keras_logits", "_keras_mask",
+                 "__weakref__")
     # NumPy must defer to our reflected operators (np_array * tensor) instead
     # of converting the tensor to a NumPy array behind the user's back.
     __array_ufunc__ = None
@@ -50,6 +54,7 @@ class Tensor:
         self._backward = backward
         self._rg = backward is not None
         self._keras_logits = None
+        self._keras_mask = None
 
     # -- array attributes -----------------------------------------------------
     @property
@@ -261,7 +266,9 @@ class Variable(Tensor):
         6.0
     """
 
-    __slots__ = ("name", "trainable", "_watched")
+    # `constraint`: a projection the optimizer applies after each update
+    # (`Layer.add_weight(constraint=...)`), None for most variables.
+    __slots__ = ("name", "trainable", "_watched", "constraint")
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
         if isinstance(initial_value, Tensor):
@@ -276,6 +283,7 @@ class Variable(Tensor):
         self.name = name or "Variable:0"
         self.trainable = bool(trainable)
         self._watched = False
+        self.constraint = None
 
     @property
     def _rg(self):
@@ -314,8 +322,8 @@ class Variable(Tensor):
 
 # What a copy of a tensor does not take over (see Tensor.__reduce_ex__): the
 # value travels separately, the autodiff links and a tape's watch not at all.
-_NOT_COPIED = frozenset({"data", "_parents", "_backward", "_rg", "_keras_logits", "_watched",
-                         "__weakref__"})
+_NOT_COPIED = frozenset({"data", "_parents", "_backward", "_rg", "_keras_logits", "_keras_mask",
+                         "_watched", "__weakref__"})
 
 
 def _restore_tensor(cls, value, data=None):

@@ -16,11 +16,25 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import os
 
 import numpy as np
 
 from kerasette.backend.base import Backend
+from kerasette.backend.keras_functions import (
+    batch_get_value,
+    batch_set_value,
+    cast_to_floatx,
+    count_params,
+    epsilon,
+    get_value,
+    image_data_format,
+    int_shape,
+    set_epsilon,
+    set_image_data_format,
+    set_value,
+)
 from kerasette.backend.threads import get_blas_threads, set_blas_threads
 
 _BACKEND_NAMES = ("numpy", "cupy", "strict")
@@ -100,6 +114,32 @@ def host_rng() -> np.random.Generator:
     return _host_rng
 
 
+def get_rng_state() -> dict:
+    """The state of kerasette's generators: the host one (initial weights,
+    shuffling) and the active backend's device one (dropout masks, noise).
+
+    `BackupAndRestore` saves it with a backup so that a resumed `fit`
+    draws what the uninterrupted run would have drawn. The device entry is
+    None where the generator cannot report its state (CuPy's cuRAND).
+
+    Returns:
+        `{"host": ..., "device": ...}`, JSON-serialisable dicts.
+    """
+    try:
+        device = get_backend().get_rng_state()
+    except NotImplementedError:
+        device = None
+    return {"host": copy.deepcopy(_host_rng.bit_generator.state), "device": device}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restores generators from `get_rng_state()` (a None device entry
+    leaves the device generator as it is)."""
+    _host_rng.bit_generator.state = copy.deepcopy(state["host"])
+    if state.get("device") is not None:
+        get_backend().set_rng_state(state["device"])
+
+
 def floatx() -> str:
     """The default float dtype, `"float32"` as in Keras."""
     return _floatx
@@ -126,13 +166,26 @@ def clear_session() -> None:
 __all__ = [
     "Backend",
     "backend",
+    "batch_get_value",
+    "batch_set_value",
+    "cast_to_floatx",
     "clear_session",
+    "count_params",
+    "epsilon",
     "floatx",
     "get_backend",
     "get_blas_threads",
+    "get_rng_state",
+    "get_value",
     "host_rng",
+    "image_data_format",
+    "int_shape",
     "set_backend",
     "set_blas_threads",
+    "set_epsilon",
     "set_floatx",
+    "set_image_data_format",
+    "set_rng_state",
     "set_seed",
+    "set_value",
 ]

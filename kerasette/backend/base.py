@@ -9,6 +9,8 @@ the data, so a GPU run can never quietly become a CPU run.
 
 from __future__ import annotations
 
+import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -61,6 +63,40 @@ class Backend:
     def random_uniform(self, shape, dtype="float32"):
         """Device array of uniform draws in [0, 1) (used for dropout masks)."""
         raise NotImplementedError
+
+    def random_normal(self, shape, dtype="float32"):
+        """Device array of standard normal draws (GaussianNoise, GaussianDropout).
+
+        Made from two uniform draws of the same generator (Box-Muller), so
+        every backend gets normals from its one seeded stream.
+        """
+        xp = self.xp
+        u1 = self.random_uniform(shape, dtype=dtype)
+        u2 = self.random_uniform(shape, dtype=dtype)
+        radius = xp.sqrt(xp.log1p(-u1) * -2.0)  # 1 - u1 is in (0, 1]: the log is finite
+        return radius * xp.cos(u2 * (2.0 * math.pi))
+
+    def get_rng_state(self):
+        """A copy of the device generator's state, for `set_rng_state`
+        (BackupAndRestore saves it so a resumed run draws the same masks).
+
+        Raises:
+            NotImplementedError: for a generator whose state cannot be read
+                (CuPy's cuRAND generator).
+        """
+        bit_generator = getattr(getattr(self, "_rng", None), "bit_generator", None)
+        if bit_generator is None:
+            raise NotImplementedError(
+                f"The {self.name} backend's random generator cannot report its state.")
+        return copy.deepcopy(bit_generator.state)
+
+    def set_rng_state(self, state) -> None:
+        """Restores a state from `get_rng_state`."""
+        bit_generator = getattr(getattr(self, "_rng", None), "bit_generator", None)
+        if bit_generator is None:
+            raise NotImplementedError(
+                f"The {self.name} backend's random generator cannot take a state.")
+        bit_generator.state = copy.deepcopy(state)
 
     def __repr__(self) -> str:
         return f"<kerasette backend {self.name!r}>"

@@ -113,3 +113,31 @@ def rmsprop(g, velocity, w, rho, one_minus_rho, lr, epsilon):
     t = w.dtype.type
     _module.rmsprop(_flat(g), _flat(velocity), _flat(w), t(rho), t(one_minus_rho), t(lr),
                     t(epsilon))
+
+
+# -- recurrent steps (kerasette.ops.rnn) ---------------------------------------------------------
+_rnn_module = None  # kerasette.backend._numba_rnn once imported
+
+
+def rnn_enabled(xp, x) -> bool:
+    """Whether the compiled LSTM/GRU step loops apply to the input `x` (B, T, F):
+    NumPy, float32 or float64, numba usable, and a sequence big enough
+    (batch * timesteps at least `MIN_SIZE / 64`) to pay for loading numba."""
+    if xp is not np or type(x) is not np.ndarray or x.dtype not in _DTYPES:
+        return False
+    if x.shape[0] * x.shape[1] * 64 < MIN_SIZE:
+        return False
+    return rnn_module() is not None
+
+
+def rnn_module():
+    """`kerasette.backend._numba_rnn`, or None where numba is not usable."""
+    global _rnn_module
+    if _rnn_module is None and _load() is not None:
+        try:
+            from kerasette.backend import _numba_rnn
+        except Exception:  # noqa: BLE001 - as in _load: the ufunc steps still work
+            _rnn_module = False
+        else:
+            _rnn_module = _numba_rnn
+    return _rnn_module or None

@@ -227,3 +227,70 @@ def rmsprop(g, velocity, w, rho, one_minus_rho, lr, epsilon):
     """
     kernel = _elementwise("rmsprop", "T g, T rho, T c, T lr, T eps", "T velocity, T w", body)
     kernel(g, rho, one_minus_rho, lr, epsilon, velocity, w)
+
+
+# -- recurrent steps (kerasette.ops.rnn): the numba loops of backend/_numba_rnn.py -----------------
+# Each thread is one (batch row, unit) of a step; `g` and the gradients are
+# (B, n * U) blocks addressed raw, row r's gate k at r * n * U + k * U + j.
+# The constants are named k_* because CUDA's fp16 header defines `half`.
+_RNN_INDEX = "const ptrdiff_t r = i / U, j = i - r * U;\n"
+
+
+class _RnnSteps:
+    """The per-step gate arithmetic of `kerasette.ops.rnn` in one launch each, with
+    the same signatures (and the same float operations) as `_numba_rnn`."""
+
+    @staticmethod
+    def lstm_forward(g, c_prev, c_new, half):
+        body = _RNN_INDEX + """
+            const ptrdiff_t base = r * 4 * U + j;
+            const T ig = g[base] * k_half + k_half;
+            const T fg = g[base + U] * k_half + k_half;
+            g[base] = ig;
+            g[base + U] = fg;
+            g[base + 2 * U] = g[base + 2 * U] * k_half + k_half;
+            c_new = fg * c_prev + ig * g[base + 3 * U];
+        """
+        kernel = _elementwise("lstm_step_forward", "T c_prev, T k_half, int32 U",
+                              "raw T g, T c_new", body)
+        kernel(c_prev, half, c_prev.shape[1], g, c_new)
+
+    @staticmethod
+    def lstm_backward(dh, dc, g, tc, c_prev, d, one):
+        body = _RNN_INDEX + """
+            const ptrdiff_t base = r * 4 * U + j;
+            const T ig = g[base], fg = g[base + U], og = g[base + 2 * U], gg = g[base + 3 * U];
+            const T dct = dh * og * (k_one - tc * tc) + dc;
+            d[base] = dct * gg * ((k_one - ig) * ig);
+            d[base + U] = dct * c_prev * ((k_one - fg) * fg);
+            d[base + 2 * U] = dh * tc * ((k_one - og) * og);
+            d[base + 3 * U] = dct * ig * (k_one - gg * gg);
+            dc = dct * fg;
+        """
+        kernel = _elementwise("lstm_step_backward",
+                              "T dh, T tc, T c_prev, raw T g, T k_one, int32 U", "T dc, raw T d",
+                              body)
+        kernel(dh, tc, c_prev, g, one, dh.shape[1], dc, d)
+
+    @staticmethod
+    def gru_backward(dh, g, h_prev, rec_h, d, di, one):
+        body = _RNN_INDEX + """
+            const ptrdiff_t base = r * 3 * U + j;
+            const T z = g[base], rr = g[base + U], hh = g[base + 2 * U];
+            const T dz = (h_prev - hh) * dh * ((k_one - z) * z);
+            const T dah = (k_one - z) * dh * (k_one - hh * hh);
+            const T dr = dah * rec_h * ((k_one - rr) * rr);
+            d[base] = dz;
+            d[base + U] = dr;
+            d[base + 2 * U] = dah;
+            di[base] = dz;
+            di[base + U] = dr;
+            di[base + 2 * U] = dah * rr;
+        """
+        kernel = _elementwise("gru_step_backward",
+                              "T dh, T h_prev, T rec_h, raw T g, T k_one, int32 U",
+                              "raw T d, raw T di", body)
+        kernel(dh, h_prev, rec_h, g, one, dh.shape[1], d, di)
+
+
+rnn_steps = _RnnSteps()

@@ -11,6 +11,7 @@ Example:
     3
 """
 
+from kerasette.callbacks.backup_restore import BackupAndRestore
 from kerasette.callbacks.base import Callback
 from kerasette.callbacks.callback_list import CallbackList
 from kerasette.callbacks.checkpoint import ModelCheckpoint
@@ -21,8 +22,10 @@ from kerasette.callbacks.logs import LazyLogs
 from kerasette.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
 from kerasette.callbacks.misc import LambdaCallback, TerminateOnNaN
 from kerasette.callbacks.progbar import ProgbarLogger, resolve_verbose
+from kerasette.callbacks.tensorboard import TensorBoard
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -34,6 +37,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
     "resolve_verbose",
 ]

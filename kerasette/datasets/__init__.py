@@ -1,7 +1,8 @@
-"""Data sets as in `keras.datasets`: `mnist`, `fashion_mnist`, and `iris`.
+"""Data sets as in `keras.datasets`: `mnist`, `fashion_mnist`, `imdb`, `reuters`,
+`cifar10`, `cifar100`, `boston_housing`, and `iris`.
 
-Each module has a `load_data()`. MNIST and Fashion-MNIST are downloaded
-once from Keras's public copies into `$KERASETTE_HOME/datasets` (default
+Each module has a `load_data()`. All but Iris are downloaded once from
+Keras's public copies (CIFAR from its homepage) into `$KERASETTE_HOME/datasets` (default
 `~/.kerasette/datasets`) and verified by their checksums; Iris ships inside
 the package. Nothing is read or downloaded until `load_data()` is called.
 
@@ -12,7 +13,9 @@ Example:
     ((150, 4), 'virginica')
 """
 
-from kerasette.datasets import fashion_mnist, iris, mnist
+from kerasette.datasets import fashion_mnist, imdb, iris, mnist, reuters
+from kerasette.datasets import boston_housing, cifar10, cifar100
 from kerasette.datasets._cache import DatasetUnavailableError
 
-__all__ = ["DatasetUnavailableError", "fashion_mnist", "iris", "mnist"]
+__all__ = ["DatasetUnavailableError", "boston_housing", "cifar10", "cifar100", "fashion_mnist",
+           "imdb", "iris", "mnist", "reuters"]

@@ -32,41 +32,47 @@ class DatasetUnavailableError(DownloadError):
     __module__ = "kerasette.datasets"  # how tracebacks name it: the public place
 
 
-def cache_path(fname: str, cache_subdir: str = "datasets") -> str:
-    """Where a data-set file is cached: `$KERASETTE_HOME/<cache_subdir>/<fname>`."""
-    return os.path.join(file_utils.kerasette_home(), cache_subdir, fname)
+def cache_path(fname: str, cache_subdir: str = "datasets", cache_dir=None) -> str:
+    """Where a data-set file is cached: `$KERASETTE_HOME/<cache_subdir>/<fname>`
+    (`<cache_dir>/<cache_subdir>/<fname>` when a `cache_dir` is given, as Keras)."""
+    root = os.path.expanduser(os.fspath(cache_dir)) if cache_dir else file_utils.kerasette_home()
+    return os.path.join(root, cache_subdir, fname)
 
 
-def _sha256_check(file_hash: str) -> Callable[[str], str | None]:
+def _sha256_check(file_hash: str, algorithm: str = "sha256") -> Callable[[str], str | None]:
     def check(path: str) -> str | None:
-        digest = file_utils.hash_file(path, "sha256")
-        return None if digest == file_hash else f"sha256 {digest}, expected {file_hash}"
+        digest = file_utils.hash_file(path, algorithm)
+        return None if digest == file_hash else f"{algorithm} {digest}, expected {file_hash}"
 
     return check
 
 
 def fetch(title: str, fname: str, origin: str, file_hash: str, *,
           cache_subdir: str = "datasets", check: Callable[[str], str | None] | None = None,
-          how_to: str | None = None) -> str:
+          how_to: str | None = None, hash_algorithm: str = "sha256", cache_dir=None) -> str:
     """The path of a verified copy of one data-set file, downloading if needed.
 
     Args:
         title: the data set's name for messages ("MNIST").
         fname: the file's name (or a path relative to the cache folder).
         origin: the URL to download from.
-        file_hash: the sha256 a downloaded file must have.
+        file_hash: the hash a downloaded file must have (`hash_algorithm`).
         cache_subdir: the folder under `$KERASETTE_HOME`.
         check: `check(path)` returns None when a cached file is good, else
             why not (one line). Default: its sha256 is `file_hash`.
         how_to: what the error tells the user to do; default: download
             `origin` and save it as the cache path.
+        hash_algorithm: "sha256" (default) or "md5" (Keras states md5s for
+            a few small files).
+        cache_dir: a folder used instead of `$KERASETTE_HOME` (Keras's
+            `cache_dir`).
 
     Raises:
         DatasetUnavailableError: no good copy, and the download failed.
         ValueError: the download's hash is not `file_hash` (nothing saved).
     """
-    check = check or _sha256_check(file_hash)
-    primary = cache_path(fname, cache_subdir)
+    check = check or _sha256_check(file_hash, hash_algorithm)
+    primary = cache_path(fname, cache_subdir, cache_dir)
     candidates = [primary]
     if not file_utils._writable_dir(os.path.dirname(primary)):
         candidates.append(os.path.join(file_utils._fallback_base(), cache_subdir, fname))
@@ -82,14 +88,14 @@ def fetch(title: str, fname: str, origin: str, file_hash: str, *,
 
     target = next((p for p in candidates if file_utils._writable_dir(os.path.dirname(p))), None)
     how_to = how_to or f"Download {origin} and save it as {primary}"
-    advice = (f"{how_to}, or set KERASETTE_HOME to a folder whose "
-              f"{cache_subdir.replace(os.sep, '/')}/ folder holds it.")
+    advice = (f"{how_to}, or {'pass as cache_dir' if cache_dir else 'set KERASETTE_HOME to'} "
+              f"a folder whose {cache_subdir.replace(os.sep, '/')}/ folder holds it.")
     if target is None:
         raise DatasetUnavailableError(
             f"{stem} and the cache folder {os.path.dirname(primary)} cannot be written. {advice}"
         )
     try:
-        file_utils._download(origin, target, file_hash, "sha256")
+        file_utils._download(origin, target, file_hash, hash_algorithm)
     except DownloadError as error:
         raise DatasetUnavailableError(
             f"{stem} and could not be downloaded ({_reason(error)}). {advice}"

@@ -11,6 +11,7 @@ it builds from their shapes and records a node of the layer graph instead
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 
@@ -22,6 +23,7 @@ from kerasette.autodiff.tensor import Tensor, Variable
 from kerasette.layers.node import is_symbolic
 from kerasette.utils import weight_budget
 from kerasette.utils.naming import to_snake_case, unique_name
+from kerasette.utils.string_data import STRING, is_string_data
 
 def standardize_dtype(dtype) -> str:
     """Accepts a dtype name, a NumPy dtype, or Keras 3's DTypePolicy dict."""
@@ -29,6 +31,8 @@ def standardize_dtype(dtype) -> str:
         return _backend.floatx()
     if isinstance(dtype, dict):  # Keras 3: {"class_name": "DTypePolicy", "config": {"name": ...}}
         dtype = (dtype.get("config") or {}).get("name", _backend.floatx())
+    if isinstance(dtype, str) and dtype == STRING or dtype in (str, np.str_, np.bytes_):
+        return STRING  # text inputs (tf.string), kept on the host (utils/string_data.py)
     try:
         return np.dtype(dtype).name
     except TypeError as err:
@@ -94,6 +98,17 @@ class Layer:
         (2, 3)
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # Whoever calls `build` (the first call, a model, or the user before
+        # `set_weights`), the layer is built after it, once: as Keras 3 wraps
+        # `build`. Without this, a subclass's `build` that does not call
+        # `super().build` left `built` False, and the first call built a
+        # second set of weights over the ones the user had set.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
+
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_shape=None, batch_size=None,
                  input_dim=None, **kwargs):
@@ -147,18 +162,17 @@ class Layer:
                 `glorot_uniform` for floats, `zeros` otherwise (as tf.keras 2).
             regularizer: optional; its value joins `layer.losses`.
             trainable: whether optimizers update it.
-            constraint: not supported yet; must be `None`.
+            constraint: optional; a name, config or callable
+                (`kerasette.constraints.get`), stored on the variable as
+                `variable.constraint` and applied by the optimizer after
+                each update, as in tf.keras 2.
 
         Returns:
             The new `Variable`.
         """
-        from kerasette import initializers, regularizers
+        from kerasette import constraints, initializers, regularizers
 
-        if constraint is not None:
-            raise NotImplementedError(
-                f"{self.name}: weight constraints are not supported yet. "
-                f"Received: constraint={constraint!r}"
-            )
+        constraint = constraints.get(constraint)
         dtype = standardize_dtype(dtype or self.dtype)
         shape = _shape_tuple(shape if shape is not None else (), "shape")
         # While a model is rebuilt from a file: claimed before it is allocated.
@@ -168,6 +182,7 @@ class Layer:
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype)
         var = Variable(value, trainable=trainable, name=f"{self.name}/{name}:0", dtype=dtype)
+        var.constraint = constraint
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         if regularizer is not None:
             self._regularized.append((regularizers.get(regularizer), var))
@@ -281,7 +296,9 @@ class Layer:
 
     def _maybe_build(self, input_shape) -> None:
         if not self.built:
-            input_shape = tuple(input_shape)
+            if not isinstance(input_shape, dict) and not (
+                    input_shape and isinstance(input_shape[0], (list, tuple))):
+                input_shape = tuple(input_shape)  # one shape (lists of shapes stay lists)
             self.build(input_shape)
             self.built = True
             self._build_input_shape = input_shape
@@ -294,10 +311,24 @@ class Layer:
         """Output shape for `input_shape` (batch first; `None` unknown)."""
         return tuple(input_shape)
 
+    # Whether the layer takes host arrays of strings (the text layers, and
+    # models, which pass them on to their first layer).
+    _string_input = False
+
     def _convert_input(self, inputs):
+        # A list of tensors or arrays is several inputs, each converted on
+        # its own (converting the list would stack them into one tensor); a
+        # nested list of numbers is one input.
         if isinstance(inputs, (list, tuple)) and inputs and all(
-                isinstance(t, Tensor) for t in inputs):
+                isinstance(t, Tensor) or hasattr(t, "shape") for t in inputs):
             return [self._convert_input(t) for t in inputs]
+        if not isinstance(inputs, Tensor) and is_string_data(inputs):
+            if self._string_input:
+                return np.asarray(inputs)  # stays on the host (utils/string_data.py)
+            raise TypeError(
+                f"Layer {self.name!r} ({type(self).__name__}) cannot take strings. Received: "
+                f"an array of dtype {np.asarray(inputs).dtype}. Turn text into numbers first, "
+                "e.g. with a TextVectorization or StringLookup layer before this one.")
         x = inputs if isinstance(inputs, Tensor) else ops.convert_to_tensor(inputs)
         if x.dtype != self.dtype and x.dtype.kind in "fiub" and np.dtype(self.dtype).kind == "f":
             x = ops.cast(x, self.dtype)
@@ -309,18 +340,52 @@ class Layer:
             from kerasette.layers.symbolic import call_symbolic  # imports this module
 
             return call_symbolic(self, inputs, training, kwargs)
+        mask = None
+        expects_mask = _accepts(type(self), "mask")
+        if self.supports_masking or expects_mask:
+            mask = kwargs["mask"] if "mask" in kwargs else _input_mask(inputs)
+            if expects_mask and mask is not None:
+                kwargs["mask"] = mask
         x = self._convert_input(inputs)
         if not self.built:
             self._maybe_build(_build_shape([t.shape for t in x] if isinstance(x, list)
                                            else x.shape))
         if self._call_losses:  # skip Layer.__setattr__'s tracking when already empty
             self._call_losses = []
-        if _accepts_training(type(self)):
-            kwargs["training"] = bool(training)
+        if _accepts(type(self), "training"):
+            # Not given (a direct call): the default of the layer's own `call`,
+            # as tf.keras 2 resolves it, so `RandomFlip(...)(images)` augments.
+            kwargs["training"] = _training_default(type(self)) if training is None \
+                else bool(training)
         outputs = self.call(x, **kwargs)
         if self._build_output_shape is None:  # the first call: `output_shape` from now on
             self._build_output_shape = _batchless_shape(outputs)
+        # As tf.keras 2: a layer that supports masking passes the mask on
+        # (or computes its own); any other layer drops it.
+        if self.supports_masking and (
+                mask is not None or type(self).compute_mask is not Layer.compute_mask):
+            _set_mask(outputs, self.compute_mask(x, mask))
         return outputs
+
+    # Whether the layer passes an input mask on (`compute_mask`), as tf.keras
+    # 2's `supports_masking`; a layer that does not drops the mask.
+    supports_masking = False
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask for `inputs` and their `mask` (tf.keras 2's rule).
+
+        A layer that supports masking passes the input mask on; one that
+        does not returns None, so the mask stops there.
+
+        Args:
+            inputs: the layer's input tensor(s).
+            mask: a boolean `(batch, time)` array, or None (a list for
+                several inputs).
+
+        Returns:
+            The output mask, or None.
+        """
+        return mask if self.supports_masking else None
 
     # -- config --------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -480,25 +545,84 @@ def _batchless_shape(outputs):
 
 
 def _build_shape(shapes):
-    """What `build` receives for inputs of `shapes`: the shape of a single
-    input, and for a list of inputs the first one's (kerasette's rule so
-    far; Keras passes the list). Eager and symbolic calls both come here, so
-    a layer is built alike either way."""
+    """What `build` receives for inputs of `shapes`, as in Keras: the shape
+    of a single input, a list of shapes for a list of inputs, a dict of
+    shapes for a dict. Eager and symbolic calls both come here, so a layer
+    is built alike either way."""
     if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple)):
-        return tuple(shapes[0])
+        return [tuple(s) for s in shapes]
     if isinstance(shapes, dict) and shapes:
-        return tuple(shapes[sorted(shapes)[0]])
+        return {key: tuple(s) for key, s in shapes.items()}
     return tuple(shapes)
 
 
-_ACCEPTS_TRAINING: dict = {}
+def _marking_built(build):
+    """`build`, followed by marking the layer built and, for an explicit
+    call, remembering the shape it was built for."""
+    @functools.wraps(build)
+    def marked(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        self.built = True
+        if self._build_input_shape is None:
+            shape = args[0] if args else kwargs.get("input_shape")
+            if shape is not None and not isinstance(shape, dict) and not (
+                    shape and isinstance(shape[0], (list, tuple))):
+                shape = tuple(shape)
+            self._build_input_shape = shape
+
+    marked._marks_built = True
+    return marked
 
 
-def _accepts_training(cls) -> bool:
-    known = _ACCEPTS_TRAINING.get(cls)
+_TRAINING_DEFAULT: dict = {}
+
+
+def _training_default(cls) -> bool:
+    """`True` when `cls.call` declares `training=True` (layers that act
+    unless told otherwise, such as augmentation), else False."""
+    known = _TRAINING_DEFAULT.get(cls)
+    if known is None:
+        param = inspect.signature(cls.call).parameters.get("training")
+        known = param is not None and param.default is True
+        _TRAINING_DEFAULT[cls] = known
+    return known
+
+
+def _input_mask(inputs):
+    """The mask riding on `inputs` (a list of masks for a list of inputs),
+    or None when there is none."""
+    if isinstance(inputs, Tensor):
+        return inputs._keras_mask
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(t, "_keras_mask", None) for t in inputs]
+        return None if all(m is None for m in masks) else masks
+    return None
+
+
+def _set_mask(outputs, mask):
+    """Puts `mask` (one, or one per output) on the output tensor(s)."""
+    if mask is None:
+        return
+    if isinstance(outputs, Tensor):
+        outputs._keras_mask = mask[0] if isinstance(mask, (list, tuple)) else mask
+        return
+    if isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(outputs)
+        for tensor, m in zip(outputs, masks):
+            if isinstance(tensor, Tensor):
+                tensor._keras_mask = m
+
+
+_ACCEPTS: dict = {}
+
+
+def _accepts(cls, argument) -> bool:
+    """Whether `cls.call` takes the keyword `argument` (or `**kwargs`)."""
+    key = (cls, argument)
+    known = _ACCEPTS.get(key)
     if known is None:
         params = inspect.signature(cls.call).parameters
-        known = "training" in params or any(
+        known = argument in params or any(
             p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        _ACCEPTS_TRAINING[cls] = known
+        _ACCEPTS[key] = known
     return known

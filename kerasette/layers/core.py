@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from kerasette import activations, initializers, ops, regularizers
+from kerasette import activations, constraints, initializers, ops, regularizers
 from kerasette.layers.base import Layer, _shape_tuple
 from kerasette.layers.node import KerasTensor, Node
 from kerasette.ops.nn import FUSED_ACTIVATIONS, LOGIT_ACTIVATIONS
@@ -136,6 +136,8 @@ class Dense(Layer):
         kernel_initializer: default `"glorot_uniform"`.
         bias_initializer: default `"zeros"`.
         kernel_regularizer, bias_regularizer: optional regularizers.
+        kernel_constraint, bias_constraint: optional constraints
+            (`kerasette.constraints`), applied after each optimizer update.
         activity_regularizer: optional regularizer of the output (its value
             divided by the batch size joins `losses`, as in tf.keras 2).
 
@@ -152,6 +154,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True  # the mask passes through, as in tf.keras 2
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -166,8 +170,8 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise NotImplementedError("Dense: weight constraints are not supported yet.")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._fused = _fused_name(self.activation)
 
     def build(self, input_shape):
@@ -177,12 +181,14 @@ class Dense(Layer):
                              f"Received input_shape={tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", (in_dim, self.units),
                                       initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,),
                                         initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def call(self, inputs):
         if inputs.shape[-1] != self.kernel.shape[0]:
@@ -221,8 +227,8 @@ class Dense(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         })
         return config
 
@@ -254,6 +260,8 @@ class Activation(Layer):
         array([0., 2.], dtype=float32)
     """
 
+    supports_masking = True  # the mask passes through, as in tf.keras 2
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -276,19 +284,34 @@ class Flatten(Layer):
     """Flattens each sample to one axis: `(batch, ...)` -> `(batch, prod(...))`.
 
     Args:
-        data_format: `"channels_last"` (the only layout; row-major order).
+        data_format: `"channels_last"` (row-major order) or
+            `"channels_first"`: inputs `(batch, channels, ...)` are first
+            transposed to channels last, as tf.keras 2 does, so the order of
+            the flat features matches a channels-last model's. None means
+            `keras.backend.image_data_format()`.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Flatten()(keras.ops.ones((2, 3, 4))).shape
+        (2, 12)
     """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError("Flatten supports data_format='channels_last' only. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = "channels_last"
+        if data_format is None:
+            from kerasette import backend as _backend
+
+            data_format = _backend.image_data_format()
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError('Flatten: `data_format` must be "channels_last" or '
+                             f'"channels_first". Received: data_format={data_format!r}')
+        self.data_format = data_format
 
     def call(self, inputs):
         if inputs.ndim == 1:
             return ops.expand_dims(inputs, 1)
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return ops.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from kerasette import initializers, ops, regularizers
+from kerasette import constraints, initializers, ops, regularizers
 from kerasette.layers.base import Layer
 
 
@@ -24,6 +24,8 @@ class LayerNormalization(Layer):
         scale: learn the scale `gamma`.
         beta_initializer, gamma_initializer: initializers (zeros, ones).
         beta_regularizer, gamma_regularizer: optional regularizers.
+        beta_constraint, gamma_constraint: optional constraints
+            (`kerasette.constraints`), applied after each optimizer update.
 
     Weights, in order: gamma, beta.
 
@@ -33,6 +35,8 @@ class LayerNormalization(Layer):
         >>> ln(keras.ops.convert_to_tensor([[1.0, 2.0, 3.0]])).shape
         (1, 3)
     """
+
+    supports_masking = True  # the mask passes through, as in tf.keras 2
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
@@ -53,8 +57,6 @@ class LayerNormalization(Layer):
         if not float(epsilon) > 0.0:
             raise ValueError("LayerNormalization: `epsilon` must be positive. "
                              f"Received: epsilon={epsilon!r}")
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise NotImplementedError("LayerNormalization: constraints are not supported yet.")
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
@@ -62,6 +64,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -80,10 +84,12 @@ class LayerNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
 
     def call(self, inputs):
         return ops.layer_normalization(inputs, self.gamma, self.beta, self.epsilon, self.axis)
@@ -104,7 +110,7 @@ class LayerNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         })
         return config

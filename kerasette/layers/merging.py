@@ -13,25 +13,14 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
 
-from kerasette import backend as _backend
 from kerasette import ops
-from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.base import Layer
+from kerasette.ops.core import xp
 
 # tf.keras 2's `tf.linalg.l2_normalize` floor on the squared norm (Keras 3
 # uses epsilon**2 = 1e-14); it only matters for vectors of norm < 1e-6.
 _L2_EPSILON = 1e-12
-
-
-def _is_data(x) -> bool:
-    """Arrays, numbers and nested lists: what the eager path converts.
-
-    Anything else (a symbolic tensor) is left to `Layer.__call__`.
-    """
-    return (isinstance(x, (Tensor, np.ndarray, numbers.Number, list))
-            or _backend.get_backend().is_array(x))
 
 
 def _is_shape_list(input_shape) -> bool:
@@ -49,17 +38,8 @@ def _fmt(shapes) -> str:
 
 
 class _ListInputLayer(Layer):
-    """A layer whose input is a list of tensors; it is built from the list
-    of their shapes (the base `Layer.__call__` builds from one shape)."""
-
-    def __call__(self, inputs, *args, **kwargs):
-        if isinstance(inputs, (list, tuple)):
-            # Each array is converted on its own: converting the list would
-            # stack the inputs into one tensor.
-            inputs = [self._convert_input(x) if _is_data(x) else x for x in inputs]
-            if not self.built and all(hasattr(x, "shape") for x in inputs):
-                self._maybe_build([tuple(x.shape) for x in inputs])
-        return super().__call__(inputs, *args, **kwargs)
+    """A layer whose input is a list of tensors (built, as any layer called
+    on a list, from the list of their shapes)."""
 
     def _check_list_input(self, inputs):
         if not isinstance(inputs, (list, tuple)):
@@ -84,6 +64,18 @@ class Merge(_ListInputLayer):
 
     min_inputs = 1
     max_inputs = None
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """A step is kept where every input that has a mask keeps it
+        (tf.keras 2's merge rule); None when no input has a mask."""
+        masks = [m for m in (mask or []) if m is not None]
+        if not masks:
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = out & m
+        return out
 
     def _merge_function(self, inputs):
         raise NotImplementedError
@@ -360,6 +352,25 @@ class Concatenate(_ListInputLayer):
         self._check_list_input(inputs)
         self._checked_shapes([tuple(x.shape) for x in inputs])
         return ops.concatenate(list(inputs), axis=self.axis)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """tf.keras 2's rule: the inputs' masks (all-True for an input
+        without one) joined along `axis`, then kept where all of the last
+        axis is kept."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        m = xp()
+        parts = []
+        for x, mask_i in zip(inputs, mask):
+            if mask_i is None:
+                parts.append(m.ones(x.shape, dtype=bool))
+            elif mask_i.ndim < x.ndim:
+                parts.append(m.broadcast_to(mask_i[..., None], mask_i.shape + (1,)))
+            else:
+                parts.append(mask_i)
+        return m.all(m.concatenate(parts, axis=self.axis), axis=-1)
 
     def get_config(self):
         config = super().get_config()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from kerasette import initializers, ops, regularizers
+from kerasette import constraints, initializers, ops, regularizers
 from kerasette.layers.base import Layer
 
 
@@ -28,6 +28,8 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer: initializers.
         beta_regularizer, gamma_regularizer: optional regularizers.
+        beta_constraint, gamma_constraint: optional constraints
+            (`kerasette.constraints`), applied after each optimizer update.
 
     Weights, in order: gamma, beta (trainable), moving_mean,
     moving_variance (non-trainable).
@@ -38,6 +40,8 @@ class BatchNormalization(Layer):
         >>> bn(keras.ops.ones((8, 3)), training=True).shape
         (8, 3)
     """
+
+    supports_masking = True  # the mask passes through, as in tf.keras 2
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -68,8 +72,6 @@ class BatchNormalization(Layer):
                 "BatchNormalization: argument `epsilon` must be a positive number. "
                 f"Received: epsilon={epsilon!r}"
             )
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise NotImplementedError("BatchNormalization: constraints are not supported yet.")
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center = bool(center)
@@ -80,6 +82,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -94,10 +98,12 @@ class BatchNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight("gamma", (n,), initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight("beta", (n,), initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
         self.moving_mean = self.add_weight("moving_mean", (n,), trainable=False,
                                            initializer=self.moving_mean_initializer)
         self.moving_variance = self.add_weight("moving_variance", (n,), trainable=False,
@@ -150,8 +156,8 @@ class BatchNormalization(Layer):
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         })
         return config
 

@@ -131,7 +131,11 @@ def _keras_tensors(layer, shapes, dtype):
 
 def _output_dtype(layer, flat_inputs):
     # A float layer computes in its dtype; an InputLayer-like layer that does
-    # not compute (integer ids passed through) keeps its input's dtype.
+    # not compute (integer ids passed through) keeps its input's dtype. A
+    # layer that knows better says so (text layers: strings in, int64 out).
+    declared = getattr(layer, "_symbolic_output_dtype", None)
+    if declared is not None:
+        return declared
     if flat_inputs and not layer.dtype.startswith("float"):
         return flat_inputs[0].dtype
     return layer.dtype

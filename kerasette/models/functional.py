@@ -27,6 +27,7 @@ from kerasette.models.summary import format_shape, print_summary
 from kerasette.utils.dialects import KERAS2_VERSION
 from kerasette.utils.naming import unique_name
 from kerasette.utils.registry import register_model_class
+from kerasette.utils.string_data import STRING, is_string_data
 
 
 # Registered by name: the loaders find the class here without importing it
@@ -137,7 +138,7 @@ class Functional(Model):
         if len(self._inputs) != 1 or len(self._outputs) != 1:
             return None
         source = self._inputs[0]
-        if np.dtype(source.dtype) != np.dtype(self._x_dtype()):
+        if source.dtype == STRING or np.dtype(source.dtype) != np.dtype(self._x_dtype()):
             return None  # the general path casts to the Input's own dtype
         chain, seen = [], set()
         for node in self._run_order:
@@ -462,11 +463,32 @@ def _check_connected(inputs, nodes_by_depth):
 def _convert(model, index, ref, x):
     """Input number `index` as a tensor of its `keras.Input`'s dtype, checked
     against its shape."""
+    if ref.dtype == STRING:
+        return _text_input(model, index, ref, x)
     if not isinstance(x, Tensor):
+        if is_string_data(x):
+            raise TypeError(
+                f"Input {index} of model {model.name!r} ({ref.name!r}, dtype {ref.dtype}) "
+                "received strings. Declare a text input with keras.Input(..., dtype='string').")
         x = ops.convert_to_tensor(x)
     if (x.dtype != ref.dtype and x.dtype.kind in "fiub"
             and np.dtype(ref.dtype).kind == "f"):
         x = ops.cast(x, ref.dtype)
+    _check_shape(model, index, ref, x.shape)
+    return x
+
+
+def _text_input(model, index, ref, x):
+    """A text input: a host array of strings, never sent to the device (its
+    first layer makes ids); `(batch,)` becomes `(batch, 1)` for an input of
+    shape `(None, 1)`, as tf.keras 2 expands it."""
+    if not is_string_data(x):
+        got = x.dtype if hasattr(x, "dtype") else type(x).__name__
+        raise TypeError(f"Input {index} of model {model.name!r} ({ref.name!r}) takes strings "
+                        f"(dtype 'string'). Received: {got}.")
+    x = np.asarray(x)
+    if x.ndim == len(ref.shape) - 1 and ref.shape[-1] == 1:
+        x = x[..., None]
     _check_shape(model, index, ref, x.shape)
     return x
 

@@ -95,7 +95,13 @@ def _node_record(node, history, dialect):
             return {key: record(value) for key, value in item.items()}
         return item
 
-    return {"args": [record(node.inputs)], "kwargs": dict(node.kwargs)}
+    args, kwargs = [node.inputs], dict(node.kwargs)
+    # A layer whose Keras 3 call takes some inputs as keyword arguments
+    # (a recurrent layer's `initial_state`) says how to split them.
+    split = getattr(node.layer, "keras3_call_arguments", None)
+    if split is not None:
+        args, kwargs = split(node.inputs, kwargs)
+    return {"args": [record(a) for a in args], "kwargs": record(kwargs)}
 
 
 def _ends(structure, history, dialect):
@@ -262,6 +268,7 @@ def _node_inputs(record, dialect, tensor):
     kwargs = record.get("kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ValueError(f"A Keras 3 node's 'kwargs' must be a dict. Received: {kwargs!r}")
+    kwargs = value(kwargs)  # tensors given by keyword (`initial_state=[h, c]`)
     if missing:
         return None
     if len(args) != 1:

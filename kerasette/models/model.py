@@ -61,6 +61,10 @@ class Model(Trainer, Layer):
         ('Functional', 21)
     """
 
+    # A model passes host arrays of strings on to its first layer, which
+    # takes them (TextVectorization) or refuses them naming itself.
+    _string_input = True
+
     def __new__(cls, *args, **kwargs):
         # `keras.Model(inputs, outputs)` is a functional model (Keras's
         # dispatch, keras/src/models/model.py); `Model()` and subclasses

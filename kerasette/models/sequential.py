@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from kerasette import layers as layers_module
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer, KerasInput
@@ -86,7 +88,10 @@ class Sequential(Model):
         was_built, input_layer = self.built, self._input_layer
         shape = _declared_input_shape(layer) if not self._layers else None
         if shape is not None and self._input_layer is None:
-            self._input_layer = InputLayer(batch_input_shape=shape, name=f"{layer.name}_input")
+            # A text layer's input takes strings, as tf.keras 2 gives it the layer's dtype.
+            text = "string" if getattr(layer, "dtype", None) == "string" else None
+            self._input_layer = InputLayer(batch_input_shape=shape, name=f"{layer.name}_input",
+                                           dtype=text)
         self._layers.append(layer)
         self._names[layer.name] = layer
         try:
@@ -324,6 +329,21 @@ class Sequential(Model):
 
     def _layer_chain(self):
         return self.layers
+
+    def _x_dtype(self):
+        """Integer ids stay integers for a stack that starts with an
+        Embedding (or an integer Input); other stacks take the model's
+        float dtype, batch by batch."""
+        first = self._layers[0] if self._layers else None
+        if (self._input_layer is not None and self._input_layer.dtype == "string") or (
+                first._x_dtype() == "string" if isinstance(first, Model)
+                else getattr(first, "_string_input", False)):
+            return "string"  # text stays on the host (utils/string_data.py)
+        if self._input_layer is not None and np.dtype(self._input_layer.dtype).kind in "iu":
+            return self._input_layer.dtype
+        if self._layers and getattr(self._layers[0], "_integer_input", False):
+            return "int32"
+        return self.dtype
 
     # -- config ----------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -16,11 +16,21 @@ Example:
 
 from kerasette.autodiff import tensor as _tensor_module
 from kerasette.ops.conv import (
-    avg_pool2d,
+    conv1d,
     conv2d,
+    conv3d,
+    depthwise_conv2d,
     layer_normalization,
-    max_pool2d,
     pad,
+)
+from kerasette.ops.conv_transpose import conv1d_transpose, conv2d_transpose
+from kerasette.ops.pooling import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
 )
 from kerasette.ops.core import (
     abs,

@@ -453,13 +453,25 @@ def getitem(x, key):
     elif isinstance(key, tuple):
         key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
     xd = x.data
+    basic = _is_basic_index(key)
 
     def backward(g, needs):
         gx = xp().zeros(xd.shape, dtype=g.dtype)
-        xp().add.at(gx, key, g)
+        if basic:
+            gx[key] = g  # a basic index names each element once: no repeats to add
+        else:
+            xp().add.at(gx, key, g)
         return (gx,)
 
     return record(xd[key], (x,), backward)
+
+
+def _is_basic_index(key) -> bool:
+    """Whether `key` is NumPy basic indexing (ints, slices, `...`, None),
+    which selects each element at most once."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, slice)
+               or (isinstance(k, numbers.Integral) and not isinstance(k, bool)) for k in parts)
 
 
 def take(x, indices, axis=None):

@@ -13,6 +13,7 @@ import math
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
 from kerasette.backend import cupy_kernels
+from kerasette.ops import normal_cdf
 from kerasette.ops.core import _tensor, record, unbroadcast, xp
 
 # Constants of SELU (Klambauer et al., 2017), as in Keras.
@@ -217,19 +218,6 @@ def mish(x):
     return record(xd * t, (x,), lambda g, needs: (g * (t + xd * s * (1.0 - t * t)),))
 
 
-def _erf(z):
-    """Error function, vectorised (no SciPy): Numerical Recipes' erfc
-    Chebyshev fit, fractional error below 1.2e-7 everywhere."""
-    m = xp()
-    a = m.abs(z)
-    t = 1.0 / (1.0 + 0.5 * a)
-    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-            -0.82215223 + t * 0.17087277))))))))
-    erfc = t * m.exp(-a * a + poly)
-    return m.where(z >= 0, 1.0 - erfc, erfc - 1.0)
-
-
 def gelu(x, approximate=False):
     """Gaussian error linear unit (exact by default, as tf.keras 2).
 
@@ -249,12 +237,15 @@ def gelu(x, approximate=False):
             dinner = c * (1.0 + 3 * 0.044715 * xd * xd)
             return (g * (0.5 * (1.0 + t) + 0.5 * xd * (1.0 - t * t) * dinner),)
     else:
-        cdf = 0.5 * (1.0 + _erf(xd / math.sqrt(2.0)))
-        out = xd * cdf
+        # Phi to a small relative error everywhere (normal_cdf's doc): an erf
+        # accurate only in absolute terms loses gelu's left tail.
+        work = xd if xd.dtype.name in ("float32", "float64") else xd.astype("float32")
+        pdf = normal_cdf.gaussian_pdf(work)
+        cdf = normal_cdf.normal_cdf(work, pdf)
+        out = work * cdf
 
         def backward(g, needs):
-            pdf = m.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
-            return (g * (cdf + xd * pdf),)
+            return (g * (cdf + work * pdf).astype(xd.dtype, copy=False),)
 
     return record(out.astype(xd.dtype, copy=False), (x,), backward)
 

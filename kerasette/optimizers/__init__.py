@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from kerasette.optimizers import schedules
+from kerasette.optimizers import legacy  # tf.keras 2.11+'s keras.optimizers.legacy
 from kerasette.optimizers.adadelta import Adadelta
 from kerasette.optimizers.adagrad import Adagrad
 from kerasette.optimizers.adam import Adam

@@ -53,9 +53,23 @@ def save_model_h5(model, path, include_optimizer=True):
 
 def _write_optimizer(group, optimizer):
     variables = _legacy_slot_order(list(optimizer.variables))
+    if _slot_free_in_legacy(tc.optimizer_config(optimizer)):  # what training_config names
+        variables = variables[:1]
     group.attrs["weight_names"] = [v.name.encode("utf8") for v in variables]
     for v in variables:
         group.create_dataset(v.name, data=v.numpy())
+
+
+def _slot_free_in_legacy(written_config):
+    """Whether the file names an optimizer whose legacy tf.keras 2 class has
+    no slots: SGD without momentum. tf.keras 2.21 rebuilds that class from
+    the plain name and fills it by position, so the step count must be the
+    only array; kerasette's `m` slot (tf.keras 2.11+'s layout) is then
+    write-only (overwritten by every step, never read), so leaving it out
+    loses nothing (`_fills_slot_free_sgd`)."""
+    config = written_config.get("config", {})
+    return (written_config.get("class_name") == "SGD" and not config.get("momentum")
+            and not config.get("use_ema"))
 
 
 def _legacy_slot_order(variables):
@@ -192,6 +206,13 @@ def _step_count(value):
     return int(step) if 0 <= step < 2 ** 62 else None
 
 
+def _fills_slot_free_sgd(optimizer):
+    """Whether the step count alone is the exact state of `optimizer`: SGD
+    without momentum, whose `m` slot each step overwrites before any read."""
+    return (type(optimizer).__name__ == "SGD" and not getattr(optimizer, "momentum", 0)
+            and not getattr(optimizer, "use_ema", False))
+
+
 def restore_optimizer(model, named_values, path):
     """Puts saved optimizer state back: exactly when it fits, else (a file
     from another optimizer layout, such as Keras 3's) the step count only."""
@@ -208,6 +229,9 @@ def restore_optimizer(model, named_values, path):
         named_values = [(name, by_name[name]) for name in names]
     values = [v for _, v in named_values]
     step = _step_count(values[0]) if values else None
+    if step is not None and len(values) == 1 and _fills_slot_free_sgd(optimizer):
+        optimizer.iterations.assign(step)  # the whole state (_slot_free_in_legacy)
+        return
     if step is not None and len(values) == len(expected) and all(
             tuple(v.shape) == w.shape for v, w in zip(values, expected)):
         optimizer.set_weights([np.asarray(step, dtype=np.int64)] + values[1:])

@@ -66,6 +66,11 @@ _VARIANCE_SCALING = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
 # Keras 3 layers without a `build` of their own carry no build_config.
 _NO_BUILD_CONFIG = {"InputLayer", "Activation", "Dropout", "Reshape", "MaxPooling2D",
                     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
+_NO_BUILD_CONFIG |= {"MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+                     "GlobalMaxPooling1D", "UpSampling1D", "Cropping1D", "ZeroPadding1D",
+                     "RepeatVector"}
+_NO_BUILD_CONFIG |= {"MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+                     "GlobalMaxPooling3D"}
 
 _POLICY = "DTypePolicy"
 
@@ -296,6 +301,11 @@ def _keras3_layer_config(class_name, layer):
     elif class_name == "Dropout":
         config = {k: config[k] for k in ("name", "trainable", "dtype", "rate", "seed",
                                          "noise_shape") if k in config}
+    # Layers whose Keras 3 config differs in more than the above say how
+    # (recurrent layers: no `time_major`; Bidirectional: nested entries).
+    keras3_config = getattr(layer, "keras3_config", None)
+    if keras3_config is not None:
+        config = keras3_config(config, _layer_entry)
     return config
 
 

@@ -95,10 +95,25 @@ def _write_v3_layers(f, model, nested):
             _write_v3_layers(group, layer, nested)
             group.create_group("vars").attrs["name"] = layer.name
             continue
-        vars_group = group.create_group("vars")
-        vars_group.attrs["name"] = layer.name
-        for i, w in enumerate(layer.weights):
-            vars_group.create_dataset(str(i), data=w.numpy())
+        for path, name, weights in _v3_groups(layer):
+            vars_group = group
+            for key in path + ("vars",):
+                vars_group = vars_group.require_group(key)
+            vars_group.attrs["name"] = name
+            for i, w in enumerate(weights):
+                vars_group.create_dataset(str(i), data=w.numpy())
+
+
+def _v3_groups(layer):
+    """`(path, name, weights)` of each `vars` group a layer has in Keras 3's
+    layout: one (`()`, the layer's name, its weights) for most layers; a
+    recurrent layer keeps its weights in its cell's group (`cell/vars`), a
+    Bidirectional in its two layers' (`forward_layer/cell/vars`), as Keras
+    3 nests them (`_v3_weight_groups`)."""
+    groups = getattr(layer, "_v3_weight_groups", None)
+    if groups is not None:
+        return groups()
+    return [((), layer.name, layer.weights)]
 
 
 def atomic_write(path, write):
@@ -243,10 +258,16 @@ def _plan_v3_layers(reader, layers, model, skip_mismatch, where):
             plan += _plan_v3_layers(reader, group["layers"], layer, skip_mismatch,
                                     f"{where}/{key}/layers")
             continue
-        if "vars" not in group:
-            raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
-                                       f"{where}/{key}/vars.")
-        vars_group = group["vars"]
-        arrays = [vars_group[k] for k in sorted(vars_group, key=int)]
-        plan += _fit(path, layer, layer.weights, arrays, skip_mismatch)
+        for sub, _, weights in _v3_groups(layer):
+            if not weights:
+                continue
+            vars_group, at = group, f"{where}/{key}"
+            for name in sub + ("vars",):
+                at = f"{at}/{name}"
+                if name not in vars_group:
+                    raise ModelFileError(path, f"has no weights for layer {layer.name!r} at "
+                                               f"{at}.")
+                vars_group = vars_group[name]
+            arrays = [vars_group[k] for k in sorted(vars_group, key=int)]
+            plan += _fit(path, layer, weights, arrays, skip_mismatch)
     return plan

@@ -114,10 +114,19 @@ class CompiledMetrics:
             return
         if self.metrics is None:
             self.build(y_true, y_pred)
+        mask = getattr(y_pred, "_keras_mask", None)
         y_pred = ops.stop_gradient(y_pred)
         y_true, sample_weight = match_rank(y_true, y_pred, sample_weight)
+        unweighted = None
+        if mask is not None:
+            # tf.keras 2: a masked sequence output's metrics count the kept
+            # steps only; weighted metrics multiply the mask in.
+            unweighted = ops.cast(ops.convert_to_tensor(mask), y_pred.dtype)
+            sample_weight = unweighted if sample_weight is None else ops.multiply(
+                sample_weight, unweighted)
         for metric, weighted in self.metrics:
-            metric.update_state(y_true, y_pred, sample_weight=sample_weight if weighted else None)
+            metric.update_state(y_true, y_pred,
+                                sample_weight=sample_weight if weighted else unweighted)
 
     def reset(self):
         self.loss_tracker.reset_state()

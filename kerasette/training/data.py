@@ -21,6 +21,7 @@ from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
 from kerasette.backend.numpy_backend import NumpyBackend
 from kerasette.utils.sequence import Sequence
+from kerasette.utils.string_data import STRING, is_string_array
 
 
 def _is_h5_dataset(x) -> bool:
@@ -158,7 +159,10 @@ def to_device(x, y=None, sample_weight=None, x_dtype=None):
     float labels as float32, integer labels as they are."""
     b = _backend.get_backend()
     floatx = x_dtype or _backend.floatx()
-    xd = x if isinstance(x, Tensor) else Tensor(b.asarray(x, dtype=floatx))
+    if is_string_array(x):
+        xd = x  # text stays on the host: its first layer makes ids (utils/string_data.py)
+    else:
+        xd = x if isinstance(x, Tensor) else Tensor(b.asarray(x, dtype=floatx))
     yd = None
     if y is not None:
         if isinstance(y, Tensor):
@@ -188,7 +192,8 @@ class ArrayData:
         self.x = as_samples(x, "x")
         self.y = as_samples(y, "y")
         self.sample_weight = as_samples(sample_weight, "sample_weight")
-        _check_numeric(self.x, "x")
+        if not is_string_array(self.x):  # text: checked against the model by validation
+            _check_numeric(self.x, "x")
         _check_numeric(self.y, "y")
         n = len(self.x)
         if n == 0:
@@ -234,7 +239,8 @@ class ArrayData:
         if self._on_device:
             return self._device_epoch(order, x_dtype)
         if (self.sample_weight is None and self.class_weight is None
-                and _plain_rows(self.x) and (self.y is None or _plain_rows(self.y))):
+                and _plain_rows(self.x) and not is_string_array(self.x)
+                and (self.y is None or _plain_rows(self.y))):
             return self._plain_epoch(order, x_dtype)
         return self._weighted_epoch(order, x_dtype)
 
@@ -350,7 +356,7 @@ class NestedArrayData(ArrayData):
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
-                 x_dtypes=None):
+                 x_dtypes=None, class_weight=None):
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.n = len(x[0])
         for arrays in (y, sample_weight):
@@ -362,7 +368,8 @@ class NestedArrayData(ArrayData):
                         "of samples.")
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.class_weight = None
+        # Only for one output (checked before): its labels give the weights.
+        self.class_weight = class_weight
         self.x_dtypes = list(x_dtypes) if x_dtypes is not None else [None] * len(x)
         every = [a for group in (x, y, sample_weight) for a in group or () if a is not None]
         self._h5 = any(_is_h5_dataset(a) for a in every)
@@ -393,7 +400,8 @@ class NestedArrayData(ArrayData):
                     return a.take(host, axis=0)
                 return a[host]
 
-            xs = [Tensor(b.asarray(rows(a), dtype=dt)) for a, dt in zip(self.x, x_dtypes)]
+            xs = [rows(a) if dt == STRING else Tensor(b.asarray(rows(a), dtype=dt))
+                  for a, dt in zip(self.x, x_dtypes)]  # text stays on the host
             ys = None
             if self.y is not None:
                 ys = []
@@ -405,6 +413,11 @@ class NestedArrayData(ArrayData):
             if self.sample_weight is not None:
                 sws = [None if a is None else Tensor(b.asarray(rows(a), dtype=floatx))
                        for a in self.sample_weight]
+            if self.class_weight is not None and ys is not None:
+                cw = Tensor(b.asarray(class_weights_for(to_host(ys[0].data), self.class_weight),
+                                      dtype=floatx))
+                first = None if sws is None else sws[0]
+                sws = [cw if first is None else Tensor(first.data * cw.data)]
             yield Batch(_one_or_list(xs), _one_or_list(ys), _one_or_list(sws), stop - start)
 
 
@@ -471,11 +484,16 @@ class GeneratorData:
 
 
 def _unpack(item, class_weight, x_dtype):
-    if not isinstance(item, tuple) or not 1 <= len(item) <= 3:
+    # As tf.keras 2's `unpack_x_y_sample_weight`: a list is read as a tuple,
+    # and anything else (an array) is x alone, which `predict` takes.
+    if isinstance(item, list):
+        item = tuple(item)
+    elif not isinstance(item, tuple):
+        item = (item,)
+    if not 1 <= len(item) <= 3:
         raise ValueError(
-            "A generator or Sequence must yield (x,), (x, y) or (x, y, sample_weight) "
-            f"tuples. Received: {type(item).__name__}"
-            + (f" of length {len(item)}" if isinstance(item, tuple) else "")
+            "A generator or Sequence must yield x, (x,), (x, y) or (x, y, sample_weight). "
+            f"Received: a {type(item).__name__} of length {len(item)}"
         )
     x, y, sw = (tuple(item) + (None, None))[:3]
     x = as_samples(x, "x") if not isinstance(x, Tensor) else x
@@ -544,7 +562,7 @@ def make_data(x, y=None, sample_weight=None, batch_size=32, shuffle=False, class
             return SequenceData(x, shuffle=shuffle, class_weight=class_weight)
         return GeneratorData(x, steps=steps, class_weight=class_weight)
     if isinstance(x, Arrays):
-        return NestedArrayData(x, y, sample_weight, batch_size, shuffle, x_dtypes)
+        return NestedArrayData(x, y, sample_weight, batch_size, shuffle, x_dtypes, class_weight)
     return ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight)
 
 

@@ -131,8 +131,8 @@ class FastStep:
                     return None
                 plan.append((_DENSE, layer))
                 dense_layers.append(layer)
-            elif type(layer) is Flatten:
-                plan.append((_FLATTEN, None))
+            elif type(layer) is Flatten and layer.data_format == "channels_last":
+                plan.append((_FLATTEN, None))  # channels_first transposes first: not a reshape
             elif type(layer) is Dropout:
                 if layer.noise_shape is not None:
                     return None

@@ -29,6 +29,7 @@ from kerasette.backend import threads as _threads
 from kerasette.backend.host_allocator import tune_host_allocator
 from kerasette.training.fast_step import FastStep
 from kerasette.utils import interrupts, tree
+from kerasette.utils.string_data import is_string_dtype
 
 
 class _CallLock(_thread.RLock):
@@ -151,8 +152,9 @@ class Trainer:
         dtype, or the integer dtype of a graph model's one integer input
         (token ids stay integers)."""
         ends = self._graph_ends()
-        if ends is not None and len(ends[0]) == 1 and np.dtype(ends[0][0].dtype).kind in "iu":
-            return ends[0][0].dtype
+        if ends is not None and len(ends[0]) == 1 and (
+                is_string_dtype(ends[0][0].dtype) or np.dtype(ends[0][0].dtype).kind in "iu"):
+            return ends[0][0].dtype  # "string": text stays on the host (utils/string_data.py)
         return self.dtype
 
     def _input_dtypes(self):
@@ -162,7 +164,8 @@ class Trainer:
         ends = self._graph_ends()
         if ends is None:
             return None
-        return [t.dtype if np.dtype(t.dtype).kind in "iub" else None for t in ends[0]]
+        return [t.dtype if is_string_dtype(t.dtype) or np.dtype(t.dtype).kind in "iub" else None
+                for t in ends[0]]
 
     def _graph_ends(self):
         """`(input tensors, output tensors)` of a model built as a graph of
@@ -199,6 +202,7 @@ class Trainer:
     # -- steps ---------------------------------------------------------------------------
     def train_step(self, batch):
         """One optimisation step on a device batch; updates the metrics."""
+        _require_targets(batch, "fit")
         with GradientTape() as tape:
             y_pred = self(batch.x, training=True)
             loss = self.compiled_loss(batch.y, y_pred, batch.sample_weight, self.losses)
@@ -209,6 +213,7 @@ class Trainer:
 
     def test_step(self, batch):
         """Loss and metrics on a device batch, without a tape."""
+        _require_targets(batch, "evaluate")
         y_pred = self(batch.x, training=False)
         loss = self.compiled_loss(batch.y, y_pred, batch.sample_weight, self.losses)
         self.compiled_metrics.update(batch.y, y_pred, batch.sample_weight, loss, batch.size)
@@ -306,6 +311,8 @@ class Trainer:
                     validation_freq):
         """`fit`'s loop over epochs, from `on_train_begin` to `on_train_end`."""
         cb.on_train_begin()
+        # BackupAndRestore may have put back an interrupted run: go on from there.
+        initial_epoch, skip_steps = _resume_point(cb, initial_epoch)
         stream = _BatchStream(train, steps_per_epoch, self._x_dtype())
         logs = {}
         listening = cb._should_call_train_batch_hooks
@@ -316,6 +323,9 @@ class Trainer:
             cb.on_epoch_begin(epoch)
             # Re-reads the load now and then (backend/threads.py).
             for step, batch in enumerate(guard.steps(_threads.rechecking(stream.epoch()))):
+                if skip_steps:  # the steps the interrupted run had done in this epoch
+                    skip_steps -= 1
+                    continue
                 if listening:
                     cb.on_train_batch_begin(step)
                 if fast is None or not fast(batch):
@@ -497,6 +507,27 @@ class Trainer:
             return logs
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
+
+
+def _require_targets(batch, method):
+    """A `ValueError` for a batch without targets reaching the default steps
+    (a generator or Sequence yielding x alone, which `predict` takes)."""
+    if batch.y is None:
+        raise ValueError(
+            f"{method}() received batches with no targets: the generator or Sequence yields x "
+            "alone (no (x, y) tuples). Only predict() takes such batches; yield (x, y) or "
+            "(x, y, sample_weight) to train or evaluate, or override train_step/test_step.")
+
+
+def _resume_point(cb, initial_epoch):
+    """`(epoch, steps to skip in it)` where `fit` goes on: where a callback
+    that restored a backup says (`_resume_at`, set in its
+    `on_train_begin`: BackupAndRestore), else `(initial_epoch, 0)`."""
+    for callback in cb:
+        resume = getattr(callback, "_resume_at", None)
+        if resume is not None:
+            return resume
+    return initial_epoch, 0
 
 
 def _for_one_output(value, names, what):

@@ -36,6 +36,7 @@ from kerasette.training import compile_utils
 from kerasette.training import data as data_module
 from kerasette.training.compile_utils import _ACCURACY_NAMES  # resolved later, from shapes
 from kerasette.training.compile_utils import _single_weight
+from kerasette.utils.string_data import STRING, is_string_array
 
 # Elements per chunk of the value scan (NaN, infinity, range): only a chunk
 # that fails is searched for its row, with boolean temporaries of 256 KiB,
@@ -241,8 +242,7 @@ def check_fit(model, x, y, sample_weight, validation_data, kwargs, *, batch_size
         return x, y, sample_weight, _check_validation_data(model, validation_data, None)
     io = nested_io(model)
     if io is not None:
-        if class_weight is not None:
-            _refuse_class_weight(model)
+        _check_nested_class_weight(model, class_weight, io)
         x, y, sample_weight = _check_nested_arrays(model, "fit", x, y, sample_weight,
                                                    _needs_targets(model, "train_step"), io)
         return x, y, sample_weight, _check_validation_data(model, validation_data, x)
@@ -295,7 +295,7 @@ def check_predict(model, x, kwargs, *, batch_size, steps):
         return _check_nested_arrays(model, "predict", x, None, None, False, io)[0]
     x = _unwrap_single(model, x, None, None)[0]
     given = x
-    x = _samples(x, "x", "predict")
+    x = _samples(x, "x", "predict", text=_takes_text(model))
     _check_parts(model, given, "x", None)
     _check_input_shape(model, x, "x")
     _check_values(x, "x", "x", _input_dtype(model), nonfinite_ok=True)
@@ -315,8 +315,7 @@ def check_on_batch(model, method, x, y, sample_weight, class_weight=None):
     step = "train_step" if method == "train_on_batch" else "test_step"
     io = nested_io(model)
     if io is not None:
-        if class_weight is not None:
-            _refuse_class_weight(model)
+        _check_nested_class_weight(model, class_weight, io)
         return _check_nested_arrays(model, method, x, y, sample_weight,
                                     _needs_targets(model, step), io)
     x, y, sample_weight = _unwrap_single(model, x, y, sample_weight)
@@ -338,7 +337,7 @@ def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", 
     """
     x_name, y_name, sw_name = names
     given_x, given_y = x, y
-    x = _samples(x, x_name, method)
+    x = _samples(x, x_name, method, text=_takes_text(model))
     if y is None and needs_y:
         raise ValueError(f"Argument `{y_name}` is missing: {method}() needs targets for the "
                          f"loss. Pass {method}(x, y), or a generator or Sequence that yields "
@@ -366,12 +365,16 @@ def _check_arrays(model, method, x, y, sample_weight, needs_y, names=("x", "y", 
     return _expand_1d(x), y, sample_weight
 
 
-def _samples(value, name, method):
+def _samples(value, name, method, text=False):
     """`value` as an array of samples (lists converted once, device arrays
-    left on the device), checked for numbers, a batch axis and at least one
-    sample."""
+    left on the device), checked for numbers (strings, with `text`), a
+    batch axis and at least one sample."""
     arr = data_module.as_samples(value, name)
-    data_module._check_numeric(arr, name)
+    if not text:
+        data_module._check_numeric(arr, name)
+    elif not is_string_array(arr):
+        raise TypeError(f"Argument `{name}` must hold strings: this model's input takes text "
+                        f"(dtype 'string'). Received: an array of dtype {arr.dtype}.")
     if arr.ndim == 0:
         raise ValueError(f"Argument `{name}` must be an array of samples, batch axis first. "
                          f"Received: a scalar, {name}={value!r}")
@@ -382,9 +385,17 @@ def _samples(value, name, method):
 
 
 def _input_dtype(model):
-    """The float dtype `x` is cast to, batch by batch: the model's."""
+    """The float dtype `x` is cast to, batch by batch: the model's (None
+    for text, which is not cast)."""
     dtype = getattr(model, "_x_dtype", None)
-    return dtype() if callable(dtype) else _backend.floatx()
+    dtype = dtype() if callable(dtype) else _backend.floatx()
+    return None if dtype == STRING else dtype
+
+
+def _takes_text(model) -> bool:
+    """Whether the model's one input takes strings (kept on the host)."""
+    dtype = getattr(model, "_x_dtype", None)
+    return callable(dtype) and dtype() == STRING
 
 
 def _expand_1d(x):
@@ -922,11 +933,18 @@ def _one_of(value, names, arg, role):
     return value
 
 
-def _refuse_class_weight(model):
-    raise ValueError(
-        "Argument `class_weight` is not supported for models with several inputs or outputs "
-        f"(model {model.name!r}); pass `sample_weight` per output instead, e.g. the weight of "
-        "each sample's class: sample_weight={name: np.take(weights, labels)}.")
+def _check_nested_class_weight(model, class_weight, io):
+    """`class_weight` works for a model with one output (whatever its
+    inputs), as in tf.keras 2, which refuses it for several outputs."""
+    if class_weight is None:
+        return
+    if len(io[1]) > 1:
+        raise ValueError(
+            "Argument `class_weight` is only supported for models with a single output "
+            f"(model {model.name!r} has {len(io[1])}: {', '.join(io[1])}), as in tf.keras 2; "
+            "pass `sample_weight` per output instead, e.g. the weight of each sample's "
+            "class: sample_weight={name: np.take(weights, labels)}.")
+    _check_class_weight_keys(model, class_weight)
 
 
 def _adapt(value, names, arg, role):
@@ -1012,7 +1030,8 @@ def _check_nested_arrays(model, method, x, y, sample_weight, needs_y, io,
                          "batches.")
     ys, y_labels = (None, None) if y is None else _adapt(y, out_names, y_arg, "output")
     sws, sw_labels = _adapt_weights(sample_weight, out_names, sw_arg)
-    xs = [_samples(a, label, method) for a, label in zip(xs, x_labels)]
+    xs = [_samples(a, label, method, text=ref.dtype == STRING)
+          for a, label, ref in zip(xs, x_labels, model._graph_ends()[0])]
     if ys is not None:
         ys = [_samples(a, label, method) for a, label in zip(ys, y_labels)]
     if sws is not None:
@@ -1042,7 +1061,8 @@ def _check_nested_arrays(model, method, x, y, sample_weight, needs_y, io,
                 f"Argument `{label}` has the wrong shape for input {name!r} of this model: "
                 f"expected shape {_fmt(expected)}, received {tuple(a.shape)}."
                 f"{_shape_hint(label, expected, tuple(a.shape))}")
-        dtype = ref.dtype if np.dtype(ref.dtype).kind != "f" else float_dtype
+        dtype = (None if ref.dtype == STRING else ref.dtype if np.dtype(ref.dtype).kind != "f"
+                 else float_dtype)
         _check_values(a, label, "x", dtype, nonfinite_ok=(method == "predict"))
     if ys is not None:
         for i, (a, label, ref) in enumerate(zip(ys, y_labels, outputs)):
