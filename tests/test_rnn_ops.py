@@ -371,18 +371,21 @@ def test_gradients_by_chunks_match_one_chunk(backend, op, reset_after, monkeypat
 
 
 @pytest.mark.parametrize("op", ["simple_rnn", "lstm", "gru"])
-def test_gradients_other_activations(backend, op):
+@pytest.mark.parametrize("act,rec_act,kind", [("sigmoid", "tanh", "default"),
+                                              ("relu", "hard_sigmoid", "kinked"),
+                                              ("linear", "linear", "default")])
+def test_gradients_other_activations(backend, op, act, rec_act, kind):
     rng = np.random.default_rng(5)
     x, w, kw = _case(op, "mask_backwards", rng)
-    extra = {"activation": "sigmoid"}
+    extra = {"activation": act}
     if op != "simple_rnn":
-        extra["recurrent_activation"] = "tanh"
+        extra["recurrent_activation"] = rec_act
 
     def f(xt, k, rk, b):
         return getattr(rnn, op)(xt, k, rk, b, mask=ops.convert_to_tensor(MASK),
                                 go_backwards=True, **extra)
 
-    check_gradients(f, [x] + w)
+    check_gradients(f, [x] + w, kind=kind)
 
 
 def test_gradient_of_a_variable_alone(backend):
