@@ -577,4 +577,7 @@ def quick_guard(baseline_path: Path, threads: int, record: bool = False, rounds:
     return 0
 
 
-SECTIONS = {"mlp": mlp, "cnn": cnn, "tiny": tiny, "import": import_time, "memory": memory}
+from recipes import recipes  # noqa: E402 - the course recipes (benchmarks/recipes.py)
+
+SECTIONS = {"mlp": mlp, "cnn": cnn, "tiny": tiny, "import": import_time, "memory": memory,
+            "recipes": recipes}

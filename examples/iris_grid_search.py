@@ -7,16 +7,29 @@ cross-validation fold is scaled with its own training part only), and
 dropout rate by stratified k-fold cross-validation. The species names are
 the labels: the wrapper encodes them and `predict` gives names back.
 
-Needs scikit-learn: `pip install kerasette[sklearn]`.
+The 12 settings x 3 folds are 36 independent fits. `--n-jobs -1` trains
+them in one process per core (joblib's process pool); `--dask` on a
+`dask.distributed` cluster: a local one (one worker process per core) when
+no address is given, else the scheduler at SCHEDULER_ADDRESS
+(`tcp://host:8786`), whose workers need kerasette, scikit-learn and dask
+installed (the build function travels with the search). Every fit is seeded
+from `random_state`, so the scores and the best parameters are those of the
+one-process run.
+
+Needs scikit-learn: `pip install kerasette[sklearn]`; `--dask` also needs
+`pip install kerasette[dask]`.
 
 Run:
     python examples/iris_grid_search.py [--folds 3] [--epochs 40] [--seed 0]
         [--units 4 8 16] [--activations relu tanh] [--dropouts 0.0 0.2]
+        [--n-jobs N | --dask [SCHEDULER_ADDRESS]]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -49,6 +62,12 @@ def main(argv=None):
     parser.add_argument("--units", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--activations", nargs="+", default=["relu", "tanh"])
     parser.add_argument("--dropouts", type=float, nargs="+", default=[0.0, 0.2])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--n-jobs", type=int, default=None,
+                       help="fits at once in joblib processes (-1: one per core)")
+    where.add_argument("--dask", nargs="?", const="local", default=None,
+                       metavar="SCHEDULER_ADDRESS",
+                       help="run the fits on a dask cluster: a local one, or this scheduler's")
     args = parser.parse_args(argv)
 
     (x, y), class_names = keras.datasets.iris.load_data()
@@ -65,8 +84,18 @@ def main(argv=None):
         "net__dropout": args.dropouts,
     }
     folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    search = GridSearchCV(pipeline, grid, cv=folds)
-    search.fit(x, species)
+    search = GridSearchCV(pipeline, grid, cv=folds, n_jobs=args.n_jobs)
+    if args.dask is None:
+        search.fit(x, species)
+    else:
+        import joblib
+
+        with dask_client(args.dask) as client:
+            workers = client.scheduler_info(n_workers=-1)["workers"].values()
+            print(f"dask: {len(workers)} workers, {sum(w['nthreads'] for w in workers)} "
+                  f"threads, scheduler {client.scheduler.address}")
+            with joblib.parallel_backend("dask"):
+                search.fit(x, species)
 
     results = search.cv_results_
     print(f"{len(results['params'])} settings x {args.folds} folds, {args.epochs} epochs each")
@@ -82,6 +111,23 @@ def main(argv=None):
           refit.predict(x[[0, 50, 100]]).tolist())
     print(f"best_score={search.best_score_:.4f}")
     return search.best_score_
+
+
+@contextlib.contextmanager
+def dask_client(address):
+    """A client of the scheduler at `address`, or of a new local cluster
+    (one single-threaded worker process per core) for `"local"`."""
+    from dask.distributed import Client, LocalCluster
+
+    if address != "local":
+        with Client(address, timeout="30s") as client:
+            yield client
+        return
+    # One thread per worker: a fit is mostly Python, so threads of one
+    # process would wait for each other's GIL (and seeded fits take turns).
+    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ top to bottom; its last state classifies the digit:
     LSTM(128) -> Dense(10, softmax)
 
 trained with Adam(0.001) on sparse categorical cross-entropy, batches of
-128. The model has 82,186 parameters.
+128. The model has 81,674 parameters.
 
-The figures the default run reaches are in `examples/RESULTS.md`. The last
-line printed is `test_accuracy=... test_loss=...`.
+The default run (4 epochs, seed 1) ends with `test_accuracy=0.9731
+test_loss=0.0836`; an epoch took about 10 s on the 2-core development
+machine while other jobs ran. The last line printed is
+`test_accuracy=... test_loss=...`.
 
 Run:
     python examples/mnist_lstm.py [--epochs 4] [--batch-size 128] [--seed 1]

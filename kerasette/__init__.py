@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 from kerasette import (  # noqa: E402 - the version comes first for setup.cfg
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -70,6 +71,7 @@ __all__ = [
     "Variable",
     "__version__",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "constraints",

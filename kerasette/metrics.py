@@ -457,6 +457,27 @@ class _Reduce(Metric):
     def _accumulate(self, values, sample_weight=None) -> None:
         xp = _xp()
         values = _device(values, self._np_dtype)
+        if xp is np and self._np_dtype.kind == "f" and (
+                sample_weight is None or type(sample_weight) is float):
+            # The host's per-batch case (the loss tracker, an accuracy): the
+            # ufuncs below in fewer calls, and without NumPy scalars (NumPy
+            # keeps some freed scalars for reuse, and a stream of them made
+            # here showed as memory creeping up over many epochs): a 0-d
+            # value is weighted into a scratch array, a batch is summed with
+            # `keepdims`, both added in place.
+            total = self.total.data
+            if sample_weight is not None:
+                scratch = None if values.ndim else self._host_scratch(values.dtype)
+                values_w = np.multiply(values, sample_weight, out=scratch)
+            else:
+                values_w = values
+            if values_w.ndim:
+                values_w = values_w.sum(keepdims=True).reshape(())
+            np.add(total, values_w, out=total)
+            if self._reduction != "sum":
+                count_inc = values.size if sample_weight is None else sample_weight * values.size
+                np.add(self.count.data, count_inc, out=self.count.data)
+            return
         if sample_weight is None:
             total_inc = xp.sum(values)
             count_inc = values.size
@@ -486,6 +507,12 @@ class _Reduce(Metric):
         xp.add(self.total.data, total_inc, out=self.total.data)
         if self._reduction != "sum":
             xp.add(self.count.data, count_inc, out=self.count.data)
+
+    def _host_scratch(self, dtype):
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None or scratch.dtype != dtype:
+            scratch = self.__dict__["_scratch"] = np.zeros((), dtype=dtype)
+        return scratch
 
     def update_state(self, values, sample_weight=None) -> None:
         """Adds `values` (weighted by `sample_weight`) to the running state.

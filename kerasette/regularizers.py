@@ -23,6 +23,7 @@ import numpy as np
 
 from kerasette import ops
 from kerasette.autodiff import Tensor
+from kerasette.ops import nn as _nn
 from kerasette.utils.registry import NameTable
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",
@@ -79,12 +80,14 @@ def _tensor(x) -> Tensor:
     return ops.convert_to_tensor(x) if not isinstance(x, Tensor) else x
 
 
-def _l1_term(factor: float, x: Tensor) -> Tensor:
-    return ops.multiply(factor, ops.sum(ops.abs(x)))
-
-
-def _l2_term(factor: float, x: Tensor) -> Tensor:
-    return ops.multiply(factor, ops.sum(ops.square(x)))
+def _penalty_kernel_factors(regularizer):
+    """`(l1, l2)` of a built-in L1, L2 or L1L2 whose `__call__` is the fused
+    `weight_penalty` op (so the direct training step may run its array
+    kernels, `ops.nn.penalty_forward`/`penalty_backward`), else None."""
+    cls = type(regularizer)
+    if cls not in (L1, L2, L1L2) or cls.__call__ is not _FUSED_CALLS[cls]:
+        return None
+    return getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
 
 
 class L1L2(Regularizer):
@@ -109,14 +112,9 @@ class L1L2(Regularizer):
         self.l2 = _penalty(0.0 if l2 is None else l2, "l2", "L1L2")
 
     def __call__(self, x) -> Tensor:
-        x = _tensor(x)
-        if self.l1 and self.l2:
-            return ops.add(_l1_term(self.l1, x), _l2_term(self.l2, x))
-        if self.l1:
-            return _l1_term(self.l1, x)
-        if self.l2:
-            return _l2_term(self.l2, x)
-        return ops.zeros((), dtype=x.dtype)
+        # One op with one backward (ops.nn's penalty kernels), which the
+        # direct training step runs too.
+        return _nn.weight_penalty(_tensor(x), self.l1, self.l2)
 
     def get_config(self) -> dict:
         return {"l1": self.l1, "l2": self.l2}
@@ -138,7 +136,7 @@ class L1(Regularizer):
         self.l1 = _penalty(0.01 if l1 is None else l1, "l1", "L1")
 
     def __call__(self, x) -> Tensor:
-        return _l1_term(self.l1, _tensor(x))
+        return _nn.weight_penalty(_tensor(x), l1=self.l1)
 
     def get_config(self) -> dict:
         return {"l1": self.l1}
@@ -160,10 +158,13 @@ class L2(Regularizer):
         self.l2 = _penalty(0.01 if l2 is None else l2, "l2", "L2")
 
     def __call__(self, x) -> Tensor:
-        return _l2_term(self.l2, _tensor(x))
+        return _nn.weight_penalty(_tensor(x), l2=self.l2)
 
     def get_config(self) -> dict:
         return {"l2": self.l2}
+
+
+_FUSED_CALLS = {cls: cls.__call__ for cls in (L1, L2, L1L2)}
 
 
 class OrthogonalRegularizer(Regularizer):

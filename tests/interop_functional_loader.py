@@ -1,15 +1,17 @@
 """Real Keras loads kerasette's functional-model files (one Keras per process).
 
-    python interop_functional_loader.py FLAVOR WORK
+    python interop_functional_loader.py FLAVOR WORK [MODULE]
 
 FLAVOR is `tf_keras` (tf.keras 2) or `keras3`; WORK holds `manifest.json`
-and the files `test_interop_keras.py` wrote with kerasette. For each model
+and the files `test_interop_keras.py` wrote with kerasette. MODULE is the
+module next to this file that builds the models (`interop_functional`, the
+default, or `interop_sequence`). For each model
 and file kind this loads the file (`load_model`, or a model built by
-`interop_functional.build` plus `load_weights` for `.weights.h5`), records
+`MODULE.build` plus `load_weights` for `.weights.h5`), records
 whether it compiled, its weights, its predictions against kerasette's, one
 more epoch of training, and saves the loaded model again in the loader's
 own format for kerasette to read back. Results go to
-WORK/FLAVOR_functional.json; the last stdout line says `{"ok": true}` or
+WORK/FLAVOR_functional.json (for either MODULE); the last stdout line says `{"ok": true}` or
 `{"unavailable": ...}`. Never imports kerasette.
 """
 
@@ -51,6 +53,17 @@ def _as_list(out):
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
+def _difference(got, want):
+    """Largest |got - want|, where NaN in both places (a masked mean over
+    nothing, in every Keras) counts as equal and NaN in one as infinite."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return float("inf")
+    both = np.isnan(got) & np.isnan(want)
+    diff = np.where(both, 0.0, np.abs(got - want))
+    return float(np.nan_to_num(diff, nan=np.inf).max())
+
+
 def _load(keras, name, kind, path, r):
     if kind == "weights.h5":
         keras.backend.clear_session()
@@ -79,7 +92,7 @@ def _check(keras, flavor, work, case, kind, r):
         np.array_equal(a, b) for a, b in zip(got, weights))
     preds = _as_list(model.predict(shared.unpack(xs), verbose=0))
     r["n_outputs"] = len(preds)
-    r["pred_diff"] = (max(float(np.abs(p - y).max()) for p, y in zip(preds, ys))
+    r["pred_diff"] = (max(_difference(p, y) for p, y in zip(preds, ys))
                       if len(preds) == len(ys) else None)
     if kind != "weights.h5" and kind == RESAVE[flavor]:
         path = os.path.join(work, f"{name}.{flavor}.{kind}")
@@ -103,14 +116,16 @@ def _check(keras, flavor, work, case, kind, r):
                      **{f"w{i}": w for i, w in enumerate(model.get_weights())})
 
 
-def main(flavor, work):
+def main(flavor, work, module="interop_functional"):
     global shared
     try:
         _, keras = _import(flavor)
     except Exception as err:  # noqa: BLE001 - no such Keras here: the tests skip
         print(json.dumps({"unavailable": f"{type(err).__name__}: {err}"}))
         return
-    import interop_functional as shared  # noqa: PLC0415 - next to this file
+    import importlib  # noqa: PLC0415
+
+    shared = importlib.import_module(module)  # next to this file
 
     manifest = json.load(open(os.path.join(work, "manifest.json")))
     out = {"version": keras.__version__, "results": {}}
@@ -130,4 +145,4 @@ def main(flavor, work):
 shared = None
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

@@ -33,3 +33,21 @@ def test_mlp_step_over_gemm_floor_has_not_regressed(mnist_npz):
         pytest.skip(run.stdout.strip().splitlines()[-1])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "kerasette/floor for the MLP step" in run.stdout
+
+
+def test_iris_steps_have_not_regressed():
+    """The notes' Iris recipe (L2 and Dropout) on the direct step, and the
+    same recipe on the general tape path, each as a multiple of the plain
+    network's direct step (`benchmarks/recipes.py --guard`): a slower kernel
+    or a slower tape fails here."""
+    recorded = json.loads((BENCHMARKS / "baseline.json").read_text())
+    assert "iris_recipe_step_over_plain_step" in recorded
+    env = dict(os.environ, KERASETTE_BACKEND="numpy", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "recipes.py"), "--guard"],
+                         capture_output=True, text=True, env=env, timeout=300,
+                         cwd=str(BENCHMARKS))
+    if run.returncode == 3:
+        pytest.skip(run.stdout.strip().splitlines()[-1])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tape_over_plain" in run.stdout

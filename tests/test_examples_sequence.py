@@ -52,3 +52,8 @@ def test_mnist_lstm_reaches_097(backend, mnist_npz, capsys):
         pytest.skip("real-data training runs once, on the numpy backend")
     result = load_example("mnist_lstm").main(["--verbose", "0"])
     assert result["test_accuracy"] >= 0.97, result
+
+
+def test_mnist_lstm_docstring_states_the_parameter_count():
+    example = load_example("mnist_lstm")
+    assert f"{example.build_model().count_params():,} parameters" in example.__doc__

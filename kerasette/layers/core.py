@@ -10,7 +10,8 @@ import numpy as np
 from kerasette import activations, constraints, initializers, ops, regularizers
 from kerasette.layers.base import Layer, _shape_tuple
 from kerasette.layers.node import KerasTensor, Node
-from kerasette.ops.nn import FUSED_ACTIVATIONS, LOGIT_ACTIVATIONS
+from kerasette.ops.nn import (ACTIVATION_KERNELS, FUSED_ACTIVATIONS, LOGIT_ACTIVATIONS,
+                              dense_backward, dense_forward)
 
 
 class InputLayer(Layer):
@@ -205,6 +206,14 @@ class Dense(Layer):
             self.add_loss(self.activity_regularizer(out) / float(out.shape[0]))
         return out
 
+    def _direct_kernel(self):
+        """This layer's array kernels for the direct training step
+        (training/fast_step.py), or None for an activation without them."""
+        if self._fused is not None:
+            return _DenseKernel(self, self._fused, None)
+        act = _activation_kernels(self.activation)
+        return None if act is None else _DenseKernel(self, "linear", act)
+
     def compute_output_shape(self, input_shape):
         # A built layer reused on another input (a shared layer, a model
         # called on a new graph) must be told here: no data runs through it.
@@ -248,6 +257,121 @@ def _fused_name(fn):
     return None
 
 
+def _activation_kernels(fn):
+    """`(name, forward, backward)` of a built-in activation as
+    `activations.get(name)` gives it (`ops.nn.ACTIVATION_KERNELS`), with
+    None kernels for linear; None for any other function."""
+    try:
+        name = activations.serialize(fn)
+    except ValueError:
+        return None
+    if activations.get(name) is not fn:
+        return None
+    if name == "linear":
+        return name, None, None
+    kernels = ACTIVATION_KERNELS.get(name)
+    return None if kernels is None else (name,) + kernels
+
+
+def _dot_for(x2, w):
+    """`numpy.dot` where it makes the BLAS call `matmul` makes (2-D
+    C-contiguous host operands, no dimension of 1, where the two may pick
+    different BLAS routines): the same bits without the generalized-ufunc
+    overhead, about 0.4 us of a 1.1 us product on a 20 x 20 matrix; else
+    None (the kernels' `matmul`)."""
+    if (type(x2) is np.ndarray and x2.flags.c_contiguous and x2.shape[0] > 1
+            and min(w.shape) > 1):
+        return np.dot
+    return None
+
+
+class _DenseKernel:
+    """Dense as array kernels: `ops.nn.dense_forward`/`dense_backward`
+    (the fused activation) and, for an unfused one, the activation's
+    kernels, as `Dense.call` runs them (see training/fast_step.py)."""
+
+    def __init__(self, layer, fused, act):
+        self.layer = layer
+        self.fused = fused
+        self.act = act
+        self.activation = act[0] if act is not None else fused
+        self.params = (layer.kernel,) + ((layer.bias,) if layer.bias is not None else ())
+
+    def forward(self, x, training):
+        layer = self.layer
+        w = layer.kernel.data
+        b = None if layer.bias is None else layer.bias.data
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        a = dense_forward(x2, w, b, self.fused, dot=_dot_for(x2, w))
+        out = a.reshape(x.shape[:-1] + (w.shape[1],)) if x.ndim != 2 else a
+        if self.act is None or self.act[1] is None:
+            return out, (x, x2, a, out, None)
+        y, saved = self.act[1](out)
+        return y, (x, x2, a, out, saved)
+
+    def backward(self, g, saved, need_dx, grads, at_logits=False):
+        x, x2, a, out, act_saved = saved
+        if act_saved is not None and not at_logits:
+            g = self.act[2](g, act_saved)
+        w = self.layer.kernel.data
+        gb = grads[1] if len(grads) > 1 else None
+        dx, _, _ = dense_backward(g.reshape(a.shape), x2, w, a, self.fused, need_dx,
+                                  grads[0] is not None, gb is not None, gw=grads[0], gb=gb,
+                                  dot=_dot_for(x2, w))
+        return None if dx is None else dx.reshape(x.shape)
+
+    def logits(self, saved):
+        return saved[3] if self.activation in LOGIT_ACTIVATIONS else None
+
+
+class _ActivationKernel:
+    """An Activation layer's kernels (`ops.nn.ACTIVATION_KERNELS`)."""
+
+    params = ()
+
+    def __init__(self, name, forward, backward):
+        self.activation = name
+        self._forward, self._backward = forward, backward
+
+    def forward(self, x, training):
+        if self._forward is None:
+            return x, None
+        y, saved = self._forward(x)
+        return y, (x, saved)
+
+    def backward(self, g, saved, need_dx, grads, at_logits=False):
+        if saved is None or at_logits:
+            return g
+        return self._backward(g, saved[1])
+
+    def logits(self, saved):
+        return saved[0] if self.activation in LOGIT_ACTIVATIONS and saved is not None else None
+
+
+class _ReshapeKernel:
+    """Flatten (channels last) and Reshape: a view forward, a reshape back."""
+
+    params = ()
+    activation = None
+
+    def __init__(self, target):
+        self.target = target  # the sample shape, or None for flat
+
+    def forward(self, x, training):
+        n = x.shape[0]
+        if self.target is None:
+            y = x.reshape(n, 1) if x.ndim == 1 else x.reshape(n, -1)
+        else:
+            y = x.reshape((n,) + self.target)
+        return y, x.shape
+
+    def backward(self, g, shape, need_dx, grads, at_logits=False):
+        return g.reshape(shape) if need_dx else None
+
+    def logits(self, saved):
+        return None
+
+
 class Activation(Layer):
     """Applies an activation function.
 
@@ -268,6 +392,11 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    def _direct_kernel(self):
+        """Array kernels for the direct training step, or None."""
+        act = _activation_kernels(self.activation)
+        return None if act is None else _ActivationKernel(*act)
 
     def compute_output_shape(self, input_shape):
         # Elementwise: the shape passes through, known without running a
@@ -314,6 +443,11 @@ class Flatten(Layer):
             inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return ops.reshape(inputs, (inputs.shape[0], -1))
 
+    def _direct_kernel(self):
+        """Array kernels for the direct training step (channels_last only:
+        channels_first transposes first, which is not a reshape)."""
+        return _ReshapeKernel(None) if self.data_format == "channels_last" else None
+
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
         size = None if any(d is None for d in rest) else int(np.prod(rest))
@@ -356,6 +490,10 @@ class Reshape(Layer):
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def _direct_kernel(self):
+        """Array kernels for the direct training step."""
+        return _ReshapeKernel(self.target_shape)
 
     def compute_output_shape(self, input_shape):
         """The batch-first output shape, with the -1 resolved.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numbers
 
+from kerasette import backend as _backend
 from kerasette import constraints, initializers, ops, regularizers
 from kerasette.layers.base import Layer
+from kerasette.ops.nn import (batch_norm_inference_forward, batch_norm_train_backward,
+                              batch_norm_train_forward)
 
 
 class BatchNormalization(Layer):
@@ -118,20 +121,33 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             y, mean, var = ops.batch_normalization_training(
                 inputs, self.beta, self.gamma, self.epsilon, axis=self.axis)
-            if inputs.ndim == 4:
-                # tf.keras 2 takes 4-D inputs through fused batch norm, whose
-                # moving variance uses the unbiased (n-1) batch variance.
-                count = inputs.size // inputs.shape[self.axis]
-                var = var * (count / max(count - 1, 1))
-            decay = 1.0 - self.momentum
-            # Moving averages are state, not part of the graph: update in place.
-            self.moving_mean.data -= (self.moving_mean.data - mean) * decay
-            self.moving_variance.data -= (self.moving_variance.data - var) * decay
+            self._update_moving_statistics(inputs, mean, var)
             return y
         if self.axis != inputs.ndim - 1:
             return self._inference_other_axis(inputs)
         return ops.batch_normalization(inputs, self.moving_mean.data, self.moving_variance.data,
                                        self.beta, self.gamma, self.epsilon)
+
+    def _update_moving_statistics(self, inputs, mean, var):
+        """Moves the moving averages toward a training batch's statistics."""
+        if inputs.ndim == 4:
+            # tf.keras 2 takes 4-D inputs through fused batch norm, whose
+            # moving variance uses the unbiased (n-1) batch variance.
+            count = inputs.size // inputs.shape[self.axis]
+            var = var * (count / max(count - 1, 1))
+        decay = 1.0 - self.momentum
+        # Moving averages are state, not part of the graph: update in place.
+        self.moving_mean.data -= (self.moving_mean.data - mean) * decay
+        self.moving_variance.data -= (self.moving_variance.data - var) * decay
+
+    def _direct_kernel(self):
+        """Array kernels for the direct training step (training/fast_step.py):
+        the feature axis last, as after Dense."""
+        shape = self._build_input_shape
+        if (type(self) is not BatchNormalization or not self.trainable or shape is None
+                or self.axis != len(shape) - 1):
+            return None
+        return _BatchNormKernel(self)
 
     def _inference_other_axis(self, inputs):
         # Move the feature axis last, normalise, move it back.
@@ -165,3 +181,48 @@ class BatchNormalization(Layer):
 def _is_number(value) -> bool:
     """A real number, not a bool or a string (`float("0.9")` would pass)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+class _BatchNormKernel:
+    """BatchNormalization as `ops.nn.batch_norm_train_forward`/`_backward`
+    (and `batch_norm_inference_forward` outside training), updating the
+    moving statistics where `call` does."""
+
+    activation = None
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.params = tuple(v for v in (layer.gamma, layer.beta) if v is not None)
+
+    def forward(self, x, training):
+        layer = self.layer
+        gamma = None if layer.gamma is None else layer.gamma.data
+        beta = None if layer.beta is None else layer.beta.data
+        if training:
+            y, mean, var, saved = batch_norm_train_forward(x, beta, gamma, layer.epsilon,
+                                                           layer.axis)
+            layer._update_moving_statistics(x, mean, var)
+            return y, saved
+        y = batch_norm_inference_forward(x, layer.moving_mean.data, layer.moving_variance.data,
+                                         beta, gamma, layer.epsilon)[0]
+        return y, None
+
+    def backward(self, g, saved, need_dx, grads, at_logits=False):
+        layer = self.layer
+        k = 0
+        gamma_grad = beta_grad = None
+        if layer.gamma is not None:
+            gamma_grad, k = grads[0], 1
+        if layer.beta is not None:
+            beta_grad = grads[k]
+        dx, dgamma, dbeta = batch_norm_train_backward(g, saved, need_dx, gamma_grad is not None,
+                                                      beta_grad is not None)
+        xp = _backend.get_backend().xp
+        if dgamma is not None:
+            xp.copyto(gamma_grad, dgamma)
+        if dbeta is not None:
+            xp.copyto(beta_grad, dbeta)
+        return dx
+
+    def logits(self, saved):
+        return None

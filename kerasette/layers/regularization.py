@@ -16,7 +16,7 @@ from kerasette import ops, regularizers
 from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.base import Layer
 from kerasette.ops.core import _tensor, record
-from kerasette.ops.nn import SELU_ALPHA, SELU_SCALE
+from kerasette.ops.nn import SELU_ALPHA, SELU_SCALE, dropout_backward, dropout_forward
 
 
 class Dropout(Layer):
@@ -60,6 +60,10 @@ class Dropout(Layer):
             return ops.dropout(inputs, self.rate, self.noise_shape)
         return inputs
 
+    def _direct_kernel(self):
+        """Array kernels for the direct training step (training/fast_step.py)."""
+        return _DropoutKernel(self.rate, self.noise_shape) if type(self) is Dropout else None
+
     def compute_output_shape(self, input_shape):
         # Elementwise: the shape passes through, known without running a
         # probe batch (which a file's huge input shape would make huge).
@@ -73,6 +77,29 @@ class Dropout(Layer):
             "seed": self.seed,
         })
         return config
+
+
+class _DropoutKernel:
+    """Dropout as `ops.nn.dropout_forward`/`dropout_backward`, drawing its
+    mask where `Dropout.call` draws it."""
+
+    params = ()
+    activation = None
+
+    def __init__(self, rate, noise_shape):
+        self.rate = rate
+        self.noise_shape = noise_shape
+
+    def forward(self, x, training):
+        if not training or self.rate <= 0:
+            return x, None
+        return dropout_forward(x, self.rate, self.noise_shape)
+
+    def backward(self, g, mask, need_dx, grads, at_logits=False):
+        return g if mask is None else dropout_backward(g, mask)
+
+    def logits(self, saved):
+        return None
 
 
 def _rate(rate, layer):

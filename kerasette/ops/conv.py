@@ -37,6 +37,7 @@ import numbers
 
 import numpy as np
 
+from kerasette.backend import conv_kernels
 from kerasette.ops.conv_geometry import (Windows, _col2im, _crop, _im2col, _pad_array,
                                          _padding, _pair, _spatial, check_rank)
 from kerasette.ops.core import _tensor, record, xp
@@ -132,6 +133,85 @@ def _depthwise_product(cols, wd, groups, taps):
     return z.transpose(1, 2, 0).reshape(-1, wd.shape[-1]), backward
 
 
+# A depthwise block's output and product buffer stay this small (bytes), so
+# that the taps' multiply-adds run in the CPU's cache rather than memory.
+_DEPTHWISE_BLOCK_BYTES = 1 << 18
+
+
+def _depthwise_blocks(n, out_rows, row_bytes):
+    """`(images, rows)` slices of a depthwise output, each about
+    `_DEPTHWISE_BLOCK_BYTES` (whole images together when they are small)."""
+    image_bytes = max(out_rows * row_bytes, 1)
+    if image_bytes <= _DEPTHWISE_BLOCK_BYTES:
+        step = max(1, _DEPTHWISE_BLOCK_BYTES // image_bytes)
+        return [(slice(b, min(b + step, n)), slice(0, out_rows)) for b in range(0, n, step)]
+    rows = max(1, _DEPTHWISE_BLOCK_BYTES // max(row_bytes, 1))
+    return [(slice(b, b + 1), slice(r, min(r + rows, out_rows)))
+            for b in range(n) for r in range(0, out_rows, rows)]
+
+
+def _depthwise_direct(xd, wd, bd, win, activation):
+    """A 2-D depthwise convolution with one filter per channel, straight
+    from strided views of the padded input: `out = sum_k view_k * w[k]`,
+    with no patch matrix (im2col would copy `taps` times the output). On
+    NumPy the sum runs block by block (`_depthwise_blocks`) so that its
+    `2 * taps` passes hit the cache; the taps are added in the same order
+    as the patch path's, so the results are the same to the bit."""
+    m = xp()
+    n, c = xd.shape[0], xd.shape[-1]
+    (oh, ow), (sh, _) = win.out, win.strides
+    w2 = wd.reshape(-1, c)
+    w3 = w2.reshape(wd.shape[0], wd.shape[1], c)
+    offsets = [slices for _, slices in win.offsets()]
+    out = m.empty((n, oh, ow, c), dtype=xd.dtype)
+    blocks = (_depthwise_blocks(n, oh, ow * c * xd.itemsize) if m is np
+              else [(slice(None), slice(0, oh))])
+    padded = None
+    if conv_kernels.enabled(m, out, xd, w3):  # the same sums in one compiled pass
+        conv_kernels.module().depthwise_forward(xd, w3, out, *win.strides, *win.dilation,
+                                                win.pads[0][0], win.pads[1][0])
+        blocks = []
+        if bd is not None:
+            out += bd
+    else:
+        padded = _pad_array(xd, win.pads)
+    tmp = None
+    for images, rows in blocks:
+        acc = out[images, rows]
+        if tmp is None or tmp.shape != acc.shape:
+            tmp = m.empty_like(acc)
+        for k, (rs, cs) in enumerate(offsets):
+            start = rs.start + sh * rows.start
+            src = padded[images, start:start + sh * (rows.stop - rows.start - 1) + 1:sh, cs]
+            if k == 0:
+                m.multiply(src, w2[0], out=acc)
+            else:
+                acc += m.multiply(src, w2[k], out=tmp)
+        if bd is not None:
+            acc += bd
+    out = _act_inplace(activation, out)
+
+    def backward(g, needs):
+        nonlocal padded
+        padded = _pad_array(xd, win.pads) if padded is None else padded
+        dz = _act_backward(activation, g.reshape(out.shape), out)
+        gx = gw = None
+        if needs[0]:
+            gp = m.zeros(padded.shape, dtype=dz.dtype)
+            for k, (rs, cs) in enumerate(offsets):
+                gp[:, rs, cs] += dz * w2[k]
+            gx = _crop(gp, win.pads)
+        if needs[1]:
+            gw = m.stack([m.einsum("nhwc,nhwc->c", padded[:, rs, cs], dz)
+                          for rs, cs in offsets]).reshape(wd.shape)
+        grads = (gx, gw)
+        if bd is not None:
+            grads += (dz.sum(axis=(0, 1, 2)) if needs[2] else None,)
+        return grads
+
+    return out, backward
+
+
 def _conv_kernel(xd, wd, bd, strides, dilation, padding, activation, op, groups=1):
     """The convolution on arrays: `(out, backward)` for a channels-last `xd`
     with any number of spatial axes, kernel `wd` `(*k, in // groups, out)`,
@@ -142,6 +222,8 @@ def _conv_kernel(xd, wd, bd, strides, dilation, padding, activation, op, groups=
     ksize, cout = tuple(wd.shape[:rank]), wd.shape[-1]
     win = Windows(xd.shape[1:-1], ksize, strides, dilation, padding, op)
     taps = math.prod(ksize)
+    if rank == 2 and groups == cin == cout and groups > 1:
+        return _depthwise_direct(xd, wd, bd, win, activation)
     pointwise = taps == 1 and max(strides) == 1 and not win.any_padding
 
     if pointwise:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
-from kerasette.backend import cupy_kernels
+from kerasette.backend import conv_kernels, cupy_kernels
 from kerasette.ops import normal_cdf
 from kerasette.ops.core import _tensor, record, unbroadcast, xp
 
@@ -52,8 +54,12 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     xd = x.data
     m = xp()
     if alpha == 0.0 and max_value is None and threshold == 0.0:
-        out = m.maximum(xd, 0.0)
-        return record(out, (x,), lambda g, needs: (g * (out > 0),))
+        return _unary("relu", x, _relu_forward, _relu_backward)
+    if alpha == 0.0 and threshold == 0.0:
+        # ReLU6 (MobileNet's): one pass of `clip` (NumPy 2's is vectorised)
+        # instead of the general form's three temporaries.
+        out = m.clip(xd, 0.0, float(max_value))
+        return record(out, (x,), lambda g, needs: (g * ((xd > 0) & (xd < max_value)),))
     on = xd > threshold
     out = m.where(on, xd, 0.0)
     if max_value is not None:
@@ -80,27 +86,20 @@ def relu6(x):
 def leaky_relu(x, negative_slope=0.2, alpha=None):
     """`x` for `x >= 0`, `negative_slope * x` below (Keras 3's name; `alpha` also accepted)."""
     slope = float(negative_slope if alpha is None else alpha)
-    x = _tensor(x, "leaky_relu")
-    xd = x.data
-    pos = xd >= 0
-    out = xp().where(pos, xd, slope * xd)
-    return record(out, (x,), lambda g, needs: (g * xp().where(pos, 1.0, slope).astype(xd.dtype),))
+    return _unary("leaky_relu", x, _leaky_relu_forward, _leaky_relu_backward, slope)
 
 
 def sigmoid(x):
     """Logistic function `1 / (1 + exp(-x))`."""
     x = _tensor(x, "sigmoid")
-    out = _sigmoid_array(x.data)
-    y = record(out, (x,), lambda g, needs: (g * out * (1.0 - out),))
+    y = _unary("sigmoid", x, _sigmoid_forward, _sigmoid_backward)
     y._keras_logits = x
     return y
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    x = _tensor(x, "tanh")
-    out = xp().tanh(x.data)
-    return record(out, (x,), lambda g, needs: (g * (1.0 - out * out),))
+    return _unary("tanh", x, _tanh_forward, _tanh_backward)
 
 
 def _softmax_array(z, axis):
@@ -152,49 +151,27 @@ def exponential(x):
 
 def elu(x, alpha=1.0):
     """`x` for `x > 0`, `alpha * (exp(x) - 1)` below."""
-    x = _tensor(x, "elu")
-    xd = x.data
-    m = xp()
-    pos = xd > 0
-    neg = alpha * m.expm1(m.minimum(xd, 0.0))
-    out = m.where(pos, xd, neg)
-    return record(out, (x,), lambda g, needs: (g * m.where(pos, 1.0, neg + alpha).astype(xd.dtype),))
+    return _unary("elu", x, _elu_forward, _elu_backward, alpha)
 
 
 def selu(x):
     """Scaled ELU with the self-normalising constants."""
-    x = _tensor(x, "selu")
-    xd = x.data
-    m = xp()
-    pos = xd > 0
-    neg = SELU_ALPHA * m.expm1(m.minimum(xd, 0.0))
-    out = SELU_SCALE * m.where(pos, xd, neg)
-    return record(out, (x,), lambda g, needs: (
-        g * (SELU_SCALE * m.where(pos, 1.0, neg + SELU_ALPHA)).astype(xd.dtype),))
+    return _unary("selu", x, _selu_forward, _selu_backward)
 
 
 def softplus(x):
     """`log(1 + exp(x))`, computed without overflow."""
-    x = _tensor(x, "softplus")
-    xd = x.data
-    out = xp().logaddexp(0.0, xd).astype(xd.dtype, copy=False)
-    return record(out, (x,), lambda g, needs: (g * _sigmoid_array(xd),))
+    return _unary("softplus", x, _softplus_forward, _softplus_backward)
 
 
 def softsign(x):
     """`x / (1 + |x|)`."""
-    x = _tensor(x, "softsign")
-    xd = x.data
-    denom = 1.0 + xp().abs(xd)
-    return record(xd / denom, (x,), lambda g, needs: (g / (denom * denom),))
+    return _unary("softsign", x, _softsign_forward, _softsign_backward)
 
 
 def silu(x):
     """`x * sigmoid(x)` (also called swish)."""
-    x = _tensor(x, "silu")
-    xd = x.data
-    s = _sigmoid_array(xd)
-    return record(xd * s, (x,), lambda g, needs: (g * (s * (1.0 + xd * (1.0 - s))),))
+    return _unary("silu", x, _silu_forward, _silu_backward)
 
 
 swish = silu
@@ -202,20 +179,12 @@ swish = silu
 
 def hard_sigmoid(x):
     """tf.keras 2's piecewise-linear sigmoid: `clip(0.2 * x + 0.5, 0, 1)`."""
-    x = _tensor(x, "hard_sigmoid")
-    xd = x.data
-    out = xp().clip(0.2 * xd + 0.5, 0.0, 1.0)
-    return record(out, (x,), lambda g, needs: (g * (0.2 * ((xd > -2.5) & (xd < 2.5))),))
+    return _unary("hard_sigmoid", x, _hard_sigmoid_forward, _hard_sigmoid_backward)
 
 
 def mish(x):
     """`x * tanh(softplus(x))` (Misra, 2019)."""
-    x = _tensor(x, "mish")
-    xd = x.data
-    m = xp()
-    t = m.tanh(m.logaddexp(0.0, xd)).astype(xd.dtype, copy=False)
-    s = _sigmoid_array(xd)
-    return record(xd * t, (x,), lambda g, needs: (g * (t + xd * s * (1.0 - t * t)),))
+    return _unary("mish", x, _mish_forward, _mish_backward)
 
 
 def gelu(x, approximate=False):
@@ -224,30 +193,186 @@ def gelu(x, approximate=False):
     With `approximate=True`, the tanh form
     `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     """
-    x = _tensor(x, "gelu")
-    xd = x.data
-    m = xp()
     if approximate:
-        c = math.sqrt(2.0 / math.pi)
-        inner = c * (xd + 0.044715 * xd ** 3)
-        t = m.tanh(inner)
-        out = 0.5 * xd * (1.0 + t)
+        return _unary("gelu", x, _gelu_tanh_forward, _gelu_tanh_backward)
+    return _unary("gelu", x, _gelu_forward, _gelu_backward)
 
-        def backward(g, needs):
-            dinner = c * (1.0 + 3 * 0.044715 * xd * xd)
-            return (g * (0.5 * (1.0 + t) + 0.5 * xd * (1.0 - t * t) * dinner),)
-    else:
-        # Phi to a small relative error everywhere (normal_cdf's doc): an erf
-        # accurate only in absolute terms loses gelu's left tail.
-        work = xd if xd.dtype.name in ("float32", "float64") else xd.astype("float32")
-        pdf = normal_cdf.gaussian_pdf(work)
-        cdf = normal_cdf.normal_cdf(work, pdf)
-        out = work * cdf
 
-        def backward(g, needs):
-            return (g * (cdf + work * pdf).astype(xd.dtype, copy=False),)
+def _unary(name, x, forward, backward, *args):
+    """An elementwise op from its array kernels: `forward(x, *args) ->
+    (out, saved)` and `backward(g, saved) -> dx`."""
+    x = _tensor(x, name)
+    out, saved = forward(x.data, *args)
+    return record(out, (x,), lambda g, needs: (backward(g, saved),))
 
-    return record(out.astype(xd.dtype, copy=False), (x,), backward)
+
+# -- activation kernels: one definition each, for the ops above and the direct step -------
+def _relu_forward(xd):
+    out = xp().maximum(xd, 0.0)
+    return out, out
+
+
+def _relu_backward(g, out):
+    return g * (out > 0)
+
+
+def _leaky_relu_forward(xd, slope):
+    pos = xd >= 0
+    return xp().where(pos, xd, slope * xd), (pos, slope, xd.dtype)
+
+
+def _leaky_relu_backward(g, saved):
+    pos, slope, dtype = saved
+    return g * xp().where(pos, 1.0, slope).astype(dtype)
+
+
+def _sigmoid_forward(xd):
+    out = _sigmoid_array(xd)
+    return out, out
+
+
+def _sigmoid_backward(g, out):
+    return g * out * (1.0 - out)
+
+
+def _tanh_forward(xd):
+    out = xp().tanh(xd)
+    return out, out
+
+
+def _tanh_backward(g, out):
+    return g * (1.0 - out * out)
+
+
+def _softmax_forward(xd):
+    out = _softmax_array(xd, -1)
+    return out, out
+
+
+def _softmax_last_backward(g, out):
+    return _softmax_backward(g, out, -1)
+
+
+def _elu_forward(xd, alpha=1.0):
+    m = xp()
+    pos = xd > 0
+    neg = alpha * m.expm1(m.minimum(xd, 0.0))
+    return m.where(pos, xd, neg), (pos, neg, alpha, xd.dtype)
+
+
+def _elu_backward(g, saved):
+    pos, neg, alpha, dtype = saved
+    return g * xp().where(pos, 1.0, neg + alpha).astype(dtype)
+
+
+def _selu_forward(xd):
+    m = xp()
+    pos = xd > 0
+    neg = SELU_ALPHA * m.expm1(m.minimum(xd, 0.0))
+    return SELU_SCALE * m.where(pos, xd, neg), (pos, neg, xd.dtype)
+
+
+def _selu_backward(g, saved):
+    pos, neg, dtype = saved
+    return g * (SELU_SCALE * xp().where(pos, 1.0, neg + SELU_ALPHA)).astype(dtype)
+
+
+def _softplus_forward(xd):
+    return xp().logaddexp(0.0, xd).astype(xd.dtype, copy=False), xd
+
+
+def _softplus_backward(g, xd):
+    return g * _sigmoid_array(xd)
+
+
+def _softsign_forward(xd):
+    denom = 1.0 + xp().abs(xd)
+    return xd / denom, denom
+
+
+def _softsign_backward(g, denom):
+    return g / (denom * denom)
+
+
+def _silu_forward(xd):
+    s = _sigmoid_array(xd)
+    return xd * s, (xd, s)
+
+
+def _silu_backward(g, saved):
+    xd, s = saved
+    return g * (s * (1.0 + xd * (1.0 - s)))
+
+
+def _hard_sigmoid_forward(xd):
+    return xp().clip(0.2 * xd + 0.5, 0.0, 1.0), xd
+
+
+def _hard_sigmoid_backward(g, xd):
+    # 0.2 times a boolean array is float64: back to the input's dtype, as
+    # the tape casts every gradient it accumulates.
+    return (g * (0.2 * ((xd > -2.5) & (xd < 2.5)))).astype(xd.dtype, copy=False)
+
+
+def _mish_forward(xd):
+    m = xp()
+    t = m.tanh(m.logaddexp(0.0, xd)).astype(xd.dtype, copy=False)
+    s = _sigmoid_array(xd)
+    return xd * t, (xd, t, s)
+
+
+def _mish_backward(g, saved):
+    xd, t, s = saved
+    return g * (t + xd * s * (1.0 - t * t))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_tanh_forward(xd):
+    inner = _GELU_C * (xd + 0.044715 * xd ** 3)
+    t = xp().tanh(inner)
+    return (0.5 * xd * (1.0 + t)).astype(xd.dtype, copy=False), (xd, t)
+
+
+def _gelu_tanh_backward(g, saved):
+    xd, t = saved
+    dinner = _GELU_C * (1.0 + 3 * 0.044715 * xd * xd)
+    return g * (0.5 * (1.0 + t) + 0.5 * xd * (1.0 - t * t) * dinner)
+
+
+def _gelu_forward(xd):
+    # Phi to a small relative error everywhere (normal_cdf's doc): an erf
+    # accurate only in absolute terms loses gelu's left tail.
+    work = xd if xd.dtype.name in ("float32", "float64") else xd.astype("float32")
+    pdf = normal_cdf.gaussian_pdf(work)
+    cdf = normal_cdf.normal_cdf(work, pdf)
+    return (work * cdf).astype(xd.dtype, copy=False), (work, pdf, cdf, xd.dtype)
+
+
+def _gelu_backward(g, saved):
+    work, pdf, cdf, dtype = saved
+    return g * (cdf + work * pdf).astype(dtype, copy=False)
+
+
+# The kernels of each built-in activation as `keras.activations.get(name)`
+# gives it (default arguments): `(forward, backward)` as `_unary` takes them.
+ACTIVATION_KERNELS = {
+    "relu": (_relu_forward, _relu_backward),
+    "leaky_relu": (lambda xd: _leaky_relu_forward(xd, 0.2), _leaky_relu_backward),
+    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
+    "tanh": (_tanh_forward, _tanh_backward),
+    "softmax": (_softmax_forward, _softmax_last_backward),
+    "elu": (_elu_forward, _elu_backward),
+    "selu": (_selu_forward, _selu_backward),
+    "softplus": (_softplus_forward, _softplus_backward),
+    "softsign": (_softsign_forward, _softsign_backward),
+    "silu": (_silu_forward, _silu_backward),
+    "swish": (_silu_forward, _silu_backward),
+    "hard_sigmoid": (_hard_sigmoid_forward, _hard_sigmoid_backward),
+    "mish": (_mish_forward, _mish_backward),
+    "gelu": (_gelu_forward, _gelu_backward),
+}
 
 
 # -- fused ops for the built-in layers ------------------------------------------------
@@ -316,27 +441,58 @@ def dense(x, kernel, bias=None, activation="linear"):
     xd, wd = x.data, w.data
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-    z = x2 @ wd
-    if (b is not None and activation in cupy_kernels.FUSED and b.data.dtype == z.dtype
-            and cupy_kernels.enabled(xp())):
-        a = cupy_kernels.bias_activation(activation, z, b.data)  # one launch for both
-    else:
-        if b is not None:
-            z += b.data
-        a = _act_inplace(activation, z)
+    a = dense_forward(x2, wd, None if b is None else b.data, activation)
     out = a.reshape(lead + (wd.shape[1],)) if xd.ndim != 2 else a
 
     def backward(g, needs):
-        dz = _act_backward(activation, g.reshape(a.shape), a)
-        gx = (dz @ wd.T).reshape(xd.shape) if needs[0] else None
-        gw = x2.T @ dz if needs[1] else None
-        grads = (gx, gw)
-        if b is not None:
-            grads += (dz.sum(axis=0) if needs[2] else None,)
-        return grads
+        gx, gw, gb = dense_backward(g.reshape(a.shape), x2, wd, a, activation, needs[0],
+                                    needs[1], b is not None and needs[2])
+        grads = (None if gx is None else gx.reshape(xd.shape), gw)
+        return grads if b is None else grads + (gb,)
 
     parents = (x, w) if b is None else (x, w, b)
     return record(out, parents, backward)
+
+
+def dense_forward(x2, w, b, activation, out=None, dot=None):
+    """The array kernel of `dense`: `activation(x2 @ w + b)` for a 2-D `x2`.
+
+    Args:
+        x2: `(batch, in)`; w: `(in, units)`; b: `(units,)` or None.
+        activation: one of `FUSED_ACTIVATIONS`, applied in place.
+        out: optional `(batch, units)` buffer for the product (and result).
+        dot: the product function (`xp.matmul` by default; the direct step
+            passes `numpy.dot` where it makes the same BLAS call).
+
+    Returns:
+        The activation's output, which `dense_backward` takes as `a`.
+    """
+    z = x2 @ w if dot is None and out is None else (dot or xp().matmul)(x2, w, out=out)
+    if (b is not None and activation in cupy_kernels.FUSED and b.dtype == z.dtype
+            and cupy_kernels.enabled(xp())):
+        return cupy_kernels.bias_activation(activation, z, b)  # one launch for both
+    if b is not None:
+        z += b
+    return _act_inplace(activation, z)
+
+
+def dense_backward(g, x2, w, a, activation, need_x=True, need_w=True, need_b=True,
+                   gx=None, gw=None, gb=None, dot=None):
+    """The gradients of `dense_forward` from the upstream gradient `g`.
+
+    The kernel gradient is `x2^T dz`, the bias gradient the sum of `dz`
+    over the batch, `dx = dz w^T`; each is computed only when asked for,
+    into the given buffer when one is given.
+
+    Returns:
+        `(dx, dkernel, dbias)`, None where not asked for.
+    """
+    mm = dot or xp().matmul
+    dz = _act_backward(activation, g, a)
+    dx = (dz @ w.T if dot is None and gx is None else mm(dz, w.T, out=gx)) if need_x else None
+    dw = (x2.T @ dz if dot is None and gw is None else mm(x2.T, dz, out=gw)) if need_w else None
+    db = dz.sum(axis=0, out=gb) if need_b else None
+    return dx, dw, db
 
 
 def _rows_kernel_fits(*arrays) -> bool:
@@ -379,7 +535,10 @@ def _sparse_ce_arrays(z, idx):
     m = xp()
     shifted = z - z.max(axis=-1, keepdims=True)
     lse = m.log(m.exp(shifted).sum(axis=-1))
-    picked = m.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
+    if shifted.ndim == 2:  # the entries take_along_axis picks, without its index arrays
+        picked = shifted[m.arange(shifted.shape[0]), idx]
+    else:
+        picked = m.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
     return lse - picked, shifted, lse
 
 
@@ -415,7 +574,7 @@ def softmax_cross_entropy(labels, logits, axis=-1):
     loss, log_p = _softmax_ce_arrays(y, z.data, axis)
 
     def backward(g, needs):
-        return (xp().expand_dims(g, axis) * _softmax_ce_grad(y, log_p, axis),)
+        return (softmax_ce_backward(g, y, log_p, axis),)
 
     return record(loss, (z,), backward)
 
@@ -432,7 +591,7 @@ def sparse_softmax_cross_entropy(labels, logits):
     loss, shifted, lse = _sparse_ce_arrays(z.data, idx)
 
     def backward(g, needs):
-        return (_sparse_ce_grad(shifted, lse, idx) * g[..., None],)
+        return (sparse_ce_backward(g, shifted, lse, idx),)
 
     return record(loss, (z,), backward)
 
@@ -445,10 +604,129 @@ def sigmoid_cross_entropy(labels, logits):
     """
     z = _tensor(logits, "sigmoid_cross_entropy")
     y = _tensor(labels, "sigmoid_cross_entropy", like=z).data
-    m = xp()
     zd = z.data
-    loss = m.maximum(zd, 0.0) - zd * y + m.log1p(m.exp(-m.abs(zd)))
-    return record(loss, (z,), lambda g, needs: (g * (_sigmoid_array(zd) - y),))
+    return record(sigmoid_ce_forward(y, zd), (z,),
+                  lambda g, needs: (sigmoid_ce_backward(g, y, zd),))
+
+
+def sigmoid_ce_forward(y, z):
+    """The array kernel of `sigmoid_cross_entropy` (elementwise losses)."""
+    m = xp()
+    return m.maximum(z, 0.0) - z * y + m.log1p(m.exp(-m.abs(z)))
+
+
+def sigmoid_ce_backward(g, y, z):
+    """`g * (sigmoid(z) - y)`: the gradient of `sigmoid_ce_forward` in `z`."""
+    return g * (_sigmoid_array(z) - y)
+
+
+def sparse_ce_backward(g, shifted, lse, idx):
+    """`sparse_softmax_cross_entropy`'s gradient in the logits for the
+    per-example upstream gradient `g` (an array of the loss's shape, or a 0-d one)."""
+    return _sparse_ce_grad(shifted, lse, idx) * g[..., None]
+
+
+def softmax_ce_backward(g, y, log_p, axis=-1):
+    """`softmax_cross_entropy`'s gradient in the logits for the upstream `g`."""
+    g = g[..., None] if axis in (-1, log_p.ndim - 1) else xp().expand_dims(g, axis)
+    return g * _softmax_ce_grad(y, log_p, axis)
+
+
+# -- per-sample regression losses (mean over the last axis), fused ---------------------
+def mean_squared_error_rows(labels, predictions):
+    """Per-sample `mean((predictions - labels)**2, axis=-1)` as one op.
+
+    The values and gradients are those of the unfused ops (subtract,
+    square, mean), computed in the same order.
+    """
+    return _rows_loss("mean_squared_error", labels, predictions, squared_error_forward,
+                      squared_error_backward)
+
+
+def mean_absolute_error_rows(labels, predictions):
+    """Per-sample `mean(|predictions - labels|, axis=-1)` as one op."""
+    return _rows_loss("mean_absolute_error", labels, predictions, absolute_error_forward,
+                      absolute_error_backward)
+
+
+def _rows_loss(name, labels, predictions, forward, backward):
+    p = _tensor(predictions, name)
+    t = _tensor(labels, name, like=p)
+    out, saved = forward(t.data, p.data)
+
+    def grads(g, needs):
+        dp = backward(g, saved)
+        return tuple((dp if i == 1 else -dp) if need else None
+                     for i, need in zip((0, 1), needs))
+
+    return record(out, (t, p), grads)
+
+
+def squared_error_forward(t, p):
+    """`mean((p - t)**2, -1)` and what its backward needs."""
+    d = p - t
+    return mean_last_axis(d * d), d
+
+
+def squared_error_backward(g, d):
+    """The gradient of `squared_error_forward` in `p` (minus it in `t`)."""
+    return (g / d.shape[-1])[..., None] * (2 * d)
+
+
+def absolute_error_forward(t, p):
+    """`mean(|p - t|, -1)` and what its backward needs."""
+    d = p - t
+    return mean_last_axis(xp().abs(d)), d
+
+
+def absolute_error_backward(g, d):
+    """The gradient of `absolute_error_forward` in `p` (minus it in `t`)."""
+    return (g / d.shape[-1])[..., None] * xp().sign(d)
+
+
+def mean_last_axis(x):
+    """`xp.mean(x, axis=-1)` for a float array, with the same bits (NumPy
+    sums in the array's dtype, then divides by the count as an intp, which
+    resolves to a float64 division rounded back), without `mean`'s Python
+    wrapper, a third of a small loss's time."""
+    m = xp()
+    if m is not np or x.ndim == 0 or x.dtype.kind != "f":
+        return m.mean(x, axis=(x.ndim - 1,))
+    total = np.add.reduce(x, axis=-1)
+    if type(total) is not np.ndarray:
+        return total.dtype.type(total / np.intp(x.shape[-1]))
+    return np.true_divide(total, np.intp(x.shape[-1]), out=total, casting="unsafe")
+
+
+# -- weight penalties ---------------------------------------------------------------------
+def weight_penalty(x, l1=0.0, l2=0.0):
+    """`l1 * sum(|x|) + l2 * sum(x**2)` (the terms with a nonzero factor) as one op."""
+    x = _tensor(x, "weight_penalty")
+    xd = x.data
+    return record(penalty_forward(xd, l1, l2), (x,),
+                  lambda g, needs: (penalty_backward(g, xd, l1, l2),))
+
+
+def penalty_forward(xd, l1, l2):
+    """The array kernel of `weight_penalty`: a 0-d value."""
+    m = xp()
+    axes = tuple(range(xd.ndim))
+    # Array methods: the reductions `xp.sum` makes, without its Python wrapper.
+    v1 = l1 * m.abs(xd).sum(axis=axes) if l1 else None
+    v2 = l2 * (xd * xd).sum(axis=axes) if l2 else None
+    if v1 is None:
+        return v2 if v2 is not None else m.zeros((), dtype=xd.dtype)
+    return v1 if v2 is None else v1 + v2
+
+
+def penalty_backward(g, xd, l1, l2):
+    """The gradient of `penalty_forward` for the upstream 0-d `g`."""
+    m = xp()
+    d1 = (g * l1) * m.sign(xd) if l1 else None
+    d2 = (g * l2) * (2 * xd) if l2 else None
+    if d1 is None:
+        return d2 if d2 is not None else m.zeros_like(xd)
+    return d1 if d2 is None else d1 + d2
 
 
 def _bn_axes(ndim, axis):
@@ -471,15 +749,12 @@ def batch_normalization(x, mean, variance, offset, scale, epsilon):
     for `(batch, features)` inputs).
     """
     x = _tensor(x, "batch_normalization")
-    m = xp()
-    inv = 1.0 / m.sqrt(_data(variance) + epsilon)
     mu = _data(mean)
     sc = None if scale is None else _tensor(scale, "batch_normalization", like=x)
     of = None if offset is None else _tensor(offset, "batch_normalization", like=x)
-    mult = inv if sc is None else inv * sc.data
-    out = (x.data - mu) * mult
-    if of is not None:
-        out += of.data
+    out, inv, mult = batch_norm_inference_forward(
+        x.data, mu, _data(variance), None if of is None else of.data,
+        None if sc is None else sc.data, epsilon)
     xd = x.data
 
     def backward(g, needs):
@@ -494,6 +769,27 @@ def batch_normalization(x, mean, variance, offset, scale, epsilon):
 
     parents = [x] + ([sc] if sc is not None else []) + ([of] if of is not None else [])
     return record(out, parents, backward)
+
+
+def batch_norm_inference_forward(xd, mean, variance, offset, scale, epsilon):
+    """The array kernel of `batch_normalization`: `(y, 1/sqrt(var + eps), multiplier)`."""
+    inv = 1.0 / xp().sqrt(variance + epsilon)
+    mult = inv if scale is None else inv * scale
+    # One affine map, `x * mult + (offset - mean * mult)`, as TensorFlow's
+    # inference kernels compute it: two passes over `x` instead of three.
+    shift = -mean * mult
+    if offset is not None:
+        shift += offset
+    c = xd.shape[-1] if xd.ndim else 0
+    if (c and getattr(mult, "shape", None) == (c,) and getattr(shift, "shape", None) == (c,)
+            and conv_kernels.enabled(xp(), xd, mult, shift)):
+        out = xp().empty_like(xd)  # the same two roundings, in one compiled pass
+        conv_kernels.module().affine_channels(xd.reshape(-1, c), mult, shift,
+                                              out.reshape(-1, c))
+        return out, inv, mult
+    out = xd * mult
+    out += shift
+    return out, inv, mult
 
 
 def batch_normalization_training(x, offset, scale, epsilon, axis=-1):
@@ -512,8 +808,30 @@ def batch_normalization_training(x, offset, scale, epsilon, axis=-1):
         averages.
     """
     x = _tensor(x, "batch_normalization")
+    sc = None if scale is None else _tensor(scale, "batch_normalization", like=x)
+    of = None if offset is None else _tensor(offset, "batch_normalization", like=x)
+    out, mean, var, saved = batch_norm_train_forward(
+        x.data, None if of is None else of.data, None if sc is None else sc.data, epsilon, axis)
+
+    def backward(g, needs):
+        k = 1 + (sc is not None)
+        dx, dscale, doffset = batch_norm_train_backward(
+            g, saved, needs[0], sc is not None and needs[1], of is not None and needs[k])
+        return ((dx,) + ((dscale,) if sc is not None else ())
+                + ((doffset,) if of is not None else ()))
+
+    parents = [x] + ([sc] if sc is not None else []) + ([of] if of is not None else [])
+    return record(out, parents, backward), mean, var
+
+
+def batch_norm_train_forward(xd, offset, scale, epsilon, axis=-1):
+    """The array kernel of `batch_normalization_training`.
+
+    Returns:
+        `(y, batch_mean, batch_variance, saved)`: the statistics as `(features,)`
+        arrays (biased variance), `saved` for `batch_norm_train_backward`.
+    """
     m = xp()
-    xd = x.data
     red, ax = _bn_axes(xd.ndim, axis)
     n = xd.shape[ax]
     shape = _bn_shape(xd.ndim, ax, n)
@@ -523,32 +841,28 @@ def batch_normalization_training(x, offset, scale, epsilon, axis=-1):
     var = m.mean(centered * centered, axis=red, keepdims=True)
     inv = 1.0 / m.sqrt(var + epsilon)
     xhat = centered * inv
-    sc = None if scale is None else _tensor(scale, "batch_normalization", like=x)
-    of = None if offset is None else _tensor(offset, "batch_normalization", like=x)
-    out = xhat * sc.data.reshape(shape) if sc is not None else xhat.copy()
-    if of is not None:
-        out += of.data.reshape(shape)
+    out = xhat * scale.reshape(shape) if scale is not None else xhat.copy()
+    if offset is not None:
+        out += offset.reshape(shape)
+    return out, mu.reshape(n), var.reshape(n), (xhat, inv, count, red, shape, scale)
 
-    def backward(g, needs):
-        grads = []
-        dxhat = g * sc.data.reshape(shape) if sc is not None else g
-        if needs[0]:
-            s1 = m.sum(dxhat, axis=red, keepdims=True)
-            s2 = m.sum(dxhat * xhat, axis=red, keepdims=True)
-            grads.append((inv / count) * (count * dxhat - s1 - xhat * s2))
-        else:
-            grads.append(None)
-        k = 1
-        if sc is not None:
-            grads.append(m.sum(g * xhat, axis=red) if needs[k] else None)
-            k += 1
-        if of is not None:
-            grads.append(m.sum(g, axis=red) if needs[k] else None)
-        return tuple(grads)
 
-    parents = [x] + ([sc] if sc is not None else []) + ([of] if of is not None else [])
-    y = record(out, parents, backward)
-    return y, mu.reshape(n), var.reshape(n)
+def batch_norm_train_backward(g, saved, need_x=True, need_scale=True, need_offset=True):
+    """The gradients of `batch_norm_train_forward`: `(dx, dscale, doffset)`,
+    None where not asked for."""
+    m = xp()
+    xhat, inv, count, red, shape, scale = saved
+    dx = dscale = doffset = None
+    if need_x:
+        dxhat = g * scale.reshape(shape) if scale is not None else g
+        s1 = m.sum(dxhat, axis=red, keepdims=True)
+        s2 = m.sum(dxhat * xhat, axis=red, keepdims=True)
+        dx = (inv / count) * (count * dxhat - s1 - xhat * s2)
+    if need_scale:
+        dscale = m.sum(g * xhat, axis=red)
+    if need_offset:
+        doffset = m.sum(g, axis=red)
+    return dx, dscale, doffset
 
 
 def _data(v):
@@ -568,11 +882,22 @@ def dropout(x, rate, noise_shape=None):
     x = _tensor(x, "dropout")
     if rate <= 0.0:
         return x
-    xd = x.data
+    out, mask = dropout_forward(x.data, rate, noise_shape)
+    return record(out, (x,), lambda g, needs: (dropout_backward(g, mask),))
+
+
+def dropout_forward(xd, rate, noise_shape=None):
+    """The array kernel of `dropout` (for `rate > 0`): `(xd * mask, mask)`,
+    the mask drawn from the backend's seeded generator."""
     shape = xd.shape
     if noise_shape is not None:
         shape = tuple(s if n is None else n for s, n in zip(xd.shape, noise_shape))
     u = _backend.get_backend().random_uniform(shape, dtype=xd.dtype)
     mask = (u >= rate).astype(xd.dtype)
     mask *= 1.0 / (1.0 - rate)
-    return record(xd * mask, (x,), lambda g, needs: (g * mask,))
+    return xd * mask, mask
+
+
+def dropout_backward(g, mask):
+    """The gradient of `dropout_forward`."""
+    return g * mask

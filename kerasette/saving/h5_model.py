@@ -33,6 +33,7 @@ def save_model_h5(model, path, include_optimizer=True):
         raise ValueError("save() needs a built model: give the first layer an input_shape, "
                          "call the model on data, or build() it.")
     model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    _drop_default_time_major(model_config)
     train_config = None
     if include_optimizer and getattr(model, "_compiled", False):
         train_config = tc.training_config(model)
@@ -49,6 +50,28 @@ def save_model_h5(model, path, include_optimizer=True):
             _write_optimizer(f.create_group("optimizer_weights"), optimizer)
 
     weights_h5.atomic_write(path, write)
+
+
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _drop_default_time_major(entry):
+    """Leaves `time_major: false` out of recurrent layers' configs, nested
+    ones included (Bidirectional, TimeDistributed, models). tf.keras 2
+    writes the key, and Keras 3 refuses it ("Unrecognized keyword arguments
+    ... time_major"), even in tf.keras's own files; without it tf.keras 2
+    takes its default, False, so both Kerases read the file."""
+    if isinstance(entry, list):
+        for item in entry:
+            _drop_default_time_major(item)
+    elif isinstance(entry, dict):
+        config = entry.get("config")
+        if entry.get("class_name") in _RECURRENT and isinstance(config, dict) \
+                and config.get("time_major") is False:
+            del config["time_major"]
+        for value in entry.values():
+            if isinstance(value, (dict, list)):
+                _drop_default_time_major(value)
 
 
 def _write_optimizer(group, optimizer):

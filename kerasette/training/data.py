@@ -1,7 +1,8 @@
 """Feeding `fit`, `evaluate` and `predict`: batches by index.
 
-Data stays where the user put it. Host arrays and h5py datasets are sliced
-one batch at a time (shuffling permutes indices, never the data), and each
+Data stays where the user put it. Host arrays, h5py datasets and dask
+arrays (read a chunk at a time, dask_arrays.py) are sliced one batch at a
+time (shuffling permutes indices, never the data), and each
 batch crosses to the device once, cast to the model's dtype on the way, so
 uint8 images are never converted whole. Arrays already on the device (CuPy
 arrays, or tensors holding them) stay there: their batches are gathered on
@@ -20,6 +21,7 @@ import numpy as np
 from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
 from kerasette.backend.numpy_backend import NumpyBackend
+from kerasette.training.dask_arrays import DaskRows, is_dask_array
 from kerasette.utils.sequence import Sequence
 from kerasette.utils.string_data import STRING, is_string_array
 
@@ -44,9 +46,9 @@ def to_host(x) -> np.ndarray:
 
 
 def as_samples(x, name):
-    """Host and device arrays and h5py datasets pass as they are, a tensor
-    gives its array, and lists become host arrays once."""
-    if x is None or isinstance(x, np.ndarray) or _is_h5_dataset(x):
+    """Host and device arrays, h5py datasets and dask arrays pass as they
+    are, a tensor gives its array, and lists become host arrays once."""
+    if x is None or isinstance(x, np.ndarray) or _is_h5_dataset(x) or is_dask_array(x):
         return x
     if isinstance(x, Tensor):
         return x.data
@@ -189,9 +191,9 @@ class ArrayData:
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
                  class_weight=None):
-        self.x = as_samples(x, "x")
-        self.y = as_samples(y, "y")
-        self.sample_weight = as_samples(sample_weight, "sample_weight")
+        self.x, self.y, self.sample_weight = (
+            _readable(as_samples(a, name)) for a, name in
+            ((x, "x"), (y, "y"), (sample_weight, "sample_weight")))
         if not is_string_array(self.x):  # text: checked against the model by validation
             _check_numeric(self.x, "x")
         _check_numeric(self.y, "y")
@@ -302,6 +304,12 @@ class ArrayData:
         pass
 
 
+def _readable(a):
+    """A dask array as `DaskRows`, which reads it a chunk at a time
+    (dask_arrays.py); anything else as it is."""
+    return DaskRows(a) if is_dask_array(a) else a
+
+
 def _plain_rows(a) -> bool:
     """A C-ordered NumPy array (not a subclass, an h5py dataset or a
     memmap), whose `take` of rows equals its fancy indexing, layout included."""
@@ -357,6 +365,8 @@ class NestedArrayData(ArrayData):
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
                  x_dtypes=None, class_weight=None):
+        x, y, sample_weight = (None if arrays is None else Arrays(_readable(a) for a in arrays)
+                               for arrays in (x, y, sample_weight))
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.n = len(x[0])
         for arrays in (y, sample_weight):
@@ -539,7 +549,7 @@ def is_batch_source(x) -> bool:
     if isinstance(x, Sequence):
         return True
     if isinstance(x, (np.ndarray, list, tuple, dict, set, frozenset, str, bytes, Tensor)
-                  ) or _is_h5_dataset(x):
+                  ) or _is_h5_dataset(x) or is_dask_array(x):
         return False  # samples, or a mistake that as_samples names
     # Device arrays and pandas objects have __getitem__ and __len__ too, but
     # they hold samples, not batches.

@@ -316,7 +316,7 @@ class Trainer:
         stream = _BatchStream(train, steps_per_epoch, self._x_dtype())
         logs = {}
         listening = cb._should_call_train_batch_hooks
-        # The direct step for plain Dense stacks (bit-identical; fast_step.py).
+        # The direct step for chains of built-in layers (bit-identical; fast_step.py).
         fast = FastStep.build(self)
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
@@ -342,7 +342,7 @@ class Trainer:
                 break
             logs = self.compiled_metrics.results()
             if val is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._run_evaluation(val, cb=cb)
+                val_logs = self._run_evaluation(val, cb=cb, fast=fast)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, logs)
             train.on_epoch_end()
@@ -367,14 +367,15 @@ class Trainer:
             # _maybe_build records the shape too (`model.input_shape`).
             self._maybe_build((None,) + tuple(data.x.shape[1:]))
 
-    def _run_evaluation(self, data, cb):
+    def _run_evaluation(self, data, cb, fast=None):
         self.compiled_metrics.reset()
         if cb is not None:
             cb.on_test_begin()
         for step, batch in enumerate(_threads.rechecking(data.epoch(self._x_dtype()))):
             if cb is not None:
                 cb.on_test_batch_begin(step)
-            self.test_step(batch)
+            if fast is None or not fast.evaluate(batch):
+                self.test_step(batch)
             if cb is not None:
                 cb.on_test_batch_end(step, self._lazy_logs())
         logs = self.compiled_metrics.results()

@@ -8,5 +8,6 @@ package, so kerasette itself does not depend on scikit-learn.
 """
 
 from kerasette.wrappers.scikit_learn import BaseWrapper, KerasClassifier, KerasRegressor
+from kerasette.wrappers import workers
 
-__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor"]
+__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor", "workers"]

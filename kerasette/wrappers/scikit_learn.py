@@ -49,14 +49,42 @@ Differences from tf.keras 2, each following scikit-learn's conventions:
 - `build_fn` may declare `n_features_in_`, `n_classes_` (classifier) or
   `n_outputs_` (regressor); when `sk_params` leave them unset, `fit`
   passes the values it finds in the data.
-- Fitted estimators pickle (and deep-copy): the weights travel, and the
-  model is rebuilt with `build_fn` when unpickled.
+- Fitted estimators pickle (and deep-copy) with their model whole
+  (weights, optimizer state, compile settings), so one that comes back
+  from another process predicts, saves and trains on as the original.
+
+Parallel searches (`n_jobs=-1`, or `joblib.parallel_backend("dask")` on a
+`dask.distributed` cluster) find the same best parameters and scores as
+`n_jobs=1`:
+
+- Seeds: with `random_state` set, every fit seeds kerasette's generators
+  from it before the model is built, so a fit is a function of its
+  parameters and its fold's data only, never of the process or thread
+  that runs it or of the fits that ran there before. Every candidate and
+  fold gets the same seed (as a script calling `set_random_seed` before
+  building would): candidates of one shape start from the same initial
+  weights and shuffling, so they differ by their parameters, not by luck.
+  Seeded fits in threads of one process (a dask worker with several
+  threads, joblib's threading backend) take turns, so that their random
+  draws cannot interleave. Without `random_state` nothing is seeded and
+  results vary from run to run, in parallel or not.
+- Threads: in a loky or dask worker, fitting, predicting and scoring first
+  limit the process's BLAS and OpenMP threads and kerasette's update
+  threads to the worker's share of the cores
+  (`kerasette.wrappers.workers`; `KERASETTE_WORKER_THREADS` changes it).
+- Bit-identical scores also need the same BLAS thread count in every
+  process: it is 1 for products too small to share (such as these search
+  models); for larger models fix it everywhere with
+  `KERASETTE_BLAS_THREADS=1` (float32 sums may differ in the last bits
+  between counts, backend/threads.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -89,6 +117,7 @@ except ImportError:  # scikit-learn 1.1 to 1.5
 from kerasette import backend as _backend
 from kerasette import losses as _losses
 from kerasette.models import Sequential
+from kerasette.wrappers.workers import limit_worker_threads
 
 __all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor"]
 
@@ -116,6 +145,10 @@ _FIT_ARGS = _run_args(Sequential.fit)
 _PREDICT_ARGS = _run_args(Sequential.predict)
 _EVALUATE_ARGS = _run_args(Sequential.evaluate)
 _WRAPPER_ARGS = _FIT_ARGS | _PREDICT_ARGS | _EVALUATE_ARGS | {"random_state"}
+# Held by a seeded fit from seeding to the end of training: kerasette's
+# generators are global to the process, so two seeded fits in two threads
+# would otherwise draw from them in turns and neither would repeat.
+_SEEDED_FIT = threading.RLock()
 
 
 class BaseWrapper(BaseEstimator):
@@ -238,17 +271,31 @@ class BaseWrapper(BaseEstimator):
         return model
 
     def _seed(self):
+        """The seed of this fit, from `random_state`, or None (unseeded)."""
         random_state = self._sk_params.get("random_state")
         if random_state is None:
-            return
+            return None
         if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
             seed = int(random_state)
             if seed < 0:
                 raise ValueError("random_state must be a non-negative integer, a "
                                  f"RandomState or None. Received: random_state={random_state}")
-        else:
-            seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        _backend.set_seed(seed)
+            return seed
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+    @contextlib.contextmanager
+    def _seeded_fit(self):
+        """Around building and training: the worker's thread limits, then
+        kerasette's generators seeded from `random_state`, with the seeded
+        fits of other threads kept out until training ends."""
+        limit_worker_threads()
+        seed = self._seed()
+        if seed is None:
+            yield
+            return
+        with _SEEDED_FIT:
+            _backend.set_seed(seed)
+            yield
 
     def _check_x(self, x, reset):
         return _validate_data(self, x, reset=reset, allow_nd=True, dtype=_FLOAT_DTYPES)
@@ -280,24 +327,6 @@ class BaseWrapper(BaseEstimator):
         """The last fit's per-epoch logs, as `History.history` holds them."""
         check_is_fitted(self)
         return self.history_
-
-    # -- pickling: the weights travel, build_fn rebuilds the model ------------------------------
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_model_weights"] = model.get_weights()
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        weights = state.pop("_model_weights", None)
-        super().__setstate__(state)
-        if weights is not None:
-            model = self._build_model(self._meta)
-            model.predict(np.zeros((1,) + self._x_shape, np.float32), verbose=0)  # builds it
-            model.set_weights(weights)
-            self.model_ = model
 
 
 class KerasClassifier(ClassifierMixin, BaseWrapper):
@@ -384,11 +413,10 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in y; "
                              f"it got only one class: {self.classes_[0]!r}.")
         self._meta = {"n_features_in_": self.n_features_in_, "n_classes_": self.n_classes_}
-        self._x_shape = tuple(x.shape[1:])
-        self._seed()
-        model = self._build_model(self._meta)
-        target = self._encode(model, x, y if one_hot else indices)
-        self._fit_model(model, x, target, sample_weight, kwargs)
+        with self._seeded_fit():
+            model = self._build_model(self._meta)
+            target = self._encode(model, x, y if one_hot else indices)
+            self._fit_model(model, x, target, sample_weight, kwargs)
         return self
 
     def _encode(self, model, x, y):
@@ -423,6 +451,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         """
         check_is_fitted(self)
         x = self._check_x(x, reset=False)
+        limit_worker_threads()
         probs = self.model_.predict(x, **self._run_kwargs(Sequential.predict, kwargs))
         if _from_logits(self.model_):
             if probs.shape[-1] == 1:
@@ -521,10 +550,9 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
                              f"with shape {y.shape}")
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self._meta = {"n_features_in_": self.n_features_in_, "n_outputs_": self.n_outputs_}
-        self._x_shape = tuple(x.shape[1:])
-        self._seed()
-        model = self._build_model(self._meta)
-        self._fit_model(model, x, y, sample_weight, kwargs)
+        with self._seeded_fit():
+            model = self._build_model(self._meta)
+            self._fit_model(model, x, y, sample_weight, kwargs)
         return self
 
     def predict(self, x, **kwargs):
@@ -537,6 +565,7 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         """
         check_is_fitted(self)
         x = self._check_x(x, reset=False)
+        limit_worker_threads()
         preds = self.model_.predict(x, **self._run_kwargs(Sequential.predict, kwargs))
         return preds[:, 0] if preds.ndim == 2 and preds.shape[1] == 1 else preds
 
@@ -554,6 +583,7 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         y = check_array(y, ensure_2d=False, dtype=_FLOAT_DTYPES, input_name="y")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, len(x))
+        limit_worker_threads()
         logs = self.model_.evaluate(x, y, sample_weight=sample_weight, return_dict=True,
                                     **self._run_kwargs(Sequential.evaluate, kwargs))
         return -float(logs["loss"])
