@@ -10,7 +10,9 @@ PyTorch's MobileNetV2 (torchvision's network: the same layers and
 3,504,872 parameters; built here from `torch.nn`, so torchvision is not
 needed) in eval mode under `torch.no_grad()`, with the same thread count.
 Both get the same images (NHWC for kerasette, NCHW for PyTorch, its
-native layout).
+native layout). Where numba is installed (the optional extra), kerasette is
+also timed with its compiled loops switched off (`kerasette, NumPy only`:
+the depthwise convolution and batch norm in NumPy).
 
 Systems alternate repeat by repeat (A B A B ...) so drift in the machine's
 speed hits both; the table gives medians (and the fastest repeat, less
@@ -19,7 +21,9 @@ of `--pause` seconds before each timed call lets OpenMP/OpenBLAS worker
 threads stop spinning. glibc's allocator is tuned as `predict` tunes it.
 
 `--layers` adds kerasette's time per layer class (one extra timed pass that
-runs the layers one by one), to see where the time goes.
+runs the layers one by one, so without `predict`'s fused conv -> batch norm
+-> ReLU steps, `kerasette/models/inference_fusion.py`), to see where the
+time goes.
 """
 
 from __future__ import annotations
@@ -127,7 +131,22 @@ def main(argv=None):
     x = rng.uniform(-1.0, 1.0, (a.batch, a.size, a.size, 3)).astype("float32")
     keras.utils.set_random_seed(0)
     model = keras.applications.MobileNetV2(weights=None, input_shape=(a.size, a.size, 3))
-    systems = {"kerasette": lambda: model.predict(x, batch_size=a.batch, verbose=0)}
+    from kerasette.backend import conv_kernels
+
+    def predict():
+        return model.predict(x, batch_size=a.batch, verbose=0)
+
+    def predict_numpy_only():
+        saved = conv_kernels._module
+        conv_kernels._module = False  # as without numba: the NumPy depthwise and batch norm
+        try:
+            return predict()
+        finally:
+            conv_kernels._module = saved
+
+    systems = {"kerasette": predict}
+    if conv_kernels.module() is not None:
+        systems["kerasette, NumPy only"] = predict_numpy_only
     try:
         import torch
 

@@ -26,7 +26,10 @@ the fastest round of each (the least disturbed on a shared machine). For
 each round it also gives the CPU that other processes used meanwhile
 (/proc/stat's busy time less this benchmark's processes', in cores): a
 parallel run competes with them for the cores, so a round beside one busy
-neighbour cannot reach a 2x speed-up on 2 cores. Every round checks
+neighbour cannot reach a 2x speed-up on 2 cores. Before each round it also
+measures the machine's ceiling: how much faster the same loky pool does
+pure Python work (no BLAS, nothing to send) than one process, at that
+moment. Every round checks
 that the three searches found the same scores, split by split, and the same
 best parameters, and the run fails (exit 1) if they did not. The load
 average before and after is printed: on a shared machine other processes
@@ -94,6 +97,30 @@ def warm_up():
     return os.getpid()
 
 
+def spin(n=2_000_000):
+    """Pure Python work (no BLAS, no I/O): the ceiling probe."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def ceiling(workers):
+    """How much faster `workers` loky processes do 2 x `workers` pieces of
+    pure Python work than this process alone, now: the most any parallel
+    run can gain on this machine at this moment (other processes take the
+    rest)."""
+    import joblib
+
+    start = time.perf_counter()
+    for _ in range(2 * workers):
+        spin()
+    alone = time.perf_counter() - start
+    start = time.perf_counter()
+    joblib.Parallel(n_jobs=workers)(joblib.delayed(spin)() for _ in range(2 * workers))
+    return alone / (time.perf_counter() - start)
+
+
 def outcome(search):
     results = search.cv_results_
     splits = [results[f"split{i}_test_score"].tolist() for i in range(3)]
@@ -152,10 +179,12 @@ def main(argv=None):
 
     times = {name: [] for name in systems}
     others = {name: [] for name in systems}
+    ceilings = []
     reference = None
     identical = True
     try:
         for _ in range(args.repeats):
+            ceilings.append(ceiling(args.workers))
             for name, how in systems.items():
                 search = make_search(args.epochs, args.batch_size,
                                      None if how == "dask" else how)
@@ -197,6 +226,9 @@ def main(argv=None):
               f"{common.median(serial) / common.median(values):.2f}x | "
               f"{min(serial) / min(values):.2f}x | {rounds} |")
     print()
+    print(f"the machine's ceiling ({args.workers} loky processes against 1 on pure Python "
+          f"work, before each round): median {common.median(ceilings):.2f}x; rounds "
+          + ", ".join(f"{c:.2f}x" for c in ceilings))
     print(f"best parameters: {dict(reference[1])}; results identical in every round: "
           f"{'yes' if identical else 'NO'}")
     return 0 if identical else 1

@@ -514,6 +514,30 @@ class _Reduce(Metric):
             scratch = self.__dict__["_scratch"] = np.zeros((), dtype=dtype)
         return scratch
 
+    def _host_weighted_adder(self):
+        """For `fit`'s loss tracker on the host: a function `add(value,
+        weight)` that is `update_state(value, sample_weight=weight)` for a
+        0-d float value (array or NumPy scalar) of the state's dtype and a
+        Python float weight, as the three in-place ufuncs `_accumulate`
+        runs for them, without its dispatch; None where `_accumulate` takes
+        another path (a device backend, an integer state, a sum)."""
+        if (_xp() is not np or self._np_dtype.kind != "f" or self._reduction == "sum"
+                or type(self).update_state is not _Reduce.update_state
+                or type(self)._accumulate is not _Reduce._accumulate):
+            return None
+        scratch = self._host_scratch(self._np_dtype)
+        multiply, add = np.multiply, np.add
+
+        def add_weighted(value, weight):
+            # `_accumulate`'s host case: value * weight into the scratch,
+            # added to the total; the count grows by weight * value.size (1).
+            # The state is looked up each time: a restore may replace it.
+            total, count = self.total.data, self.count.data
+            add(total, multiply(value, weight, out=scratch), out=total)
+            add(count, weight, out=count)
+
+        return add_weighted
+
     def update_state(self, values, sample_weight=None) -> None:
         """Adds `values` (weighted by `sample_weight`) to the running state.
 
@@ -644,6 +668,46 @@ class MeanMetricWrapper(Mean):
         """`(per-sample values, mask of the values that count or None)`."""
         return self._fn(y_true, y_pred, **self._fn_kwargs), None
 
+    def _host_hits_updater(self, y, pred):
+        """For the direct training step on the host: a function
+        `update(y, pred)` that leaves the state exactly as
+        `update_state(y, pred)` (unweighted) would, for batches of the
+        shapes and dtypes of host arrays `y` and `pred`, or None.
+
+        It serves the accuracies `compile(metrics=["accuracy"])` resolves
+        to, whose per-sample values are 0 or 1: their sum is the number of
+        hits, an integer the state's float dtype holds exactly (below 2**24
+        values a batch), so adding the count of hits (`_hits`) gives the
+        bits that summing the 0/1 values gives, without making them.
+        """
+        kind = _HOST_HITS.get(self._fn)
+        dtype = self._np_dtype
+        if (kind is None or type(self).update_state is not MeanMetricWrapper.update_state
+                or type(self)._values_and_mask is not MeanMetricWrapper._values_and_mask
+                or type(self)._accumulate is not _Reduce._accumulate
+                or _xp() is not np or type(y) is not np.ndarray or type(pred) is not np.ndarray
+                or dtype.kind != "f" or dtype.itemsize < 4 or pred.dtype != dtype
+                or pred.ndim != 2 or y.size >= 2 ** 24 or pred.shape[-1] >= 2 ** 24
+                or not _hits_exact(kind, y.dtype, dtype)):
+            return None
+        n = pred.shape[0]
+        # The rank-matched labels `CompiledMetrics` passes: `(batch, 1)` class
+        # ids, else the prediction's shape (one value per sample for the
+        # per-sample means, per element for `BinaryAccuracy`).
+        if (y.shape != ((n, 1) if kind == "sparse" else pred.shape)
+                or (kind == "binary_mean" and pred.shape[-1] != 1)):
+            return None
+        kwargs, add = self._fn_kwargs, np.add
+        per_sample = kind != "binary"
+        hits = np.zeros((), dtype=dtype)
+
+        def update(y, pred):
+            total, count = self.total.data, self.count.data
+            add(total, _hits(kind, y, pred, kwargs, hits), out=total)
+            add(count, pred.shape[0] if per_sample else y.size, out=count)
+
+        return update
+
     def _masked_weight(self, values, sample_weight, mask):
         """tf.keras 2's `apply_valid_mask` for a weighted mean: the masked
         values weigh 0, so they count in neither the total nor the count."""
@@ -762,6 +826,39 @@ def _sparse_categorical_matches(yt, yp):
     if reshape:
         matches = matches.reshape(original_shape)
     return matches
+
+
+def _hits_exact(kind, label_dtype, state_dtype) -> bool:
+    """Whether comparing labels of `label_dtype` as they are picks the same
+    hits as comparing them cast to the metric's `state_dtype` (what
+    `MeanMetricWrapper.update_state` does): a safe cast keeps every value;
+    for the class-id and 0/1 comparisons any integer does too (one of more
+    than 2**24 in magnitude casts to a float at least that large, which
+    equals no class id below 2**24, nor 0 or 1). One-hot labels go through
+    an arg-max, which a rounding cast could change: safe casts only."""
+    if np.can_cast(label_dtype, state_dtype):
+        return True
+    return kind != "categorical" and label_dtype.kind in "iu"
+
+
+def _hits(kind, y, pred, kwargs, out):
+    """The number of 0/1 values of one batch that are 1, for
+    `MeanMetricWrapper._host_hits_updater`: the matches of
+    `sparse_categorical_accuracy`, `categorical_accuracy`,
+    `binary_accuracy` and `BinaryAccuracy`, on host arrays, written into
+    the 0-d array `out` of the state's dtype (the sum of the 0/1 values; no
+    NumPy scalar is made: NumPy keeps some freed ones, which shows as memory
+    creeping up)."""
+    if kind == "sparse":
+        # `_sparse_categorical_matches`: the label against the arg-max.
+        hits = y.reshape(-1) == pred.argmax(axis=-1)
+    elif kind == "categorical":
+        hits = y.argmax(axis=-1) == pred.argmax(axis=-1)
+    else:
+        # `_binary_matches`: the label against the thresholded prediction
+        # (the comparison with booleans is the one with their 0/1 cast).
+        hits = y == (pred > float(kwargs.get("threshold", 0.5)))
+    return np.add.reduce(hits, axis=None, dtype=out.dtype, out=out)
 
 
 def categorical_accuracy(y_true, y_pred) -> Tensor:
@@ -3184,6 +3281,9 @@ _FUNCTIONS: tuple[Callable, ...] = (
     sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
 _FUNCTION_NAMES = {fn: fn.__name__ for fn in _FUNCTIONS}
+# The 0/1 accuracies whose host update counts hits (`_host_hits_updater`).
+_HOST_HITS = {sparse_categorical_accuracy: "sparse", categorical_accuracy: "categorical",
+              binary_accuracy: "binary_mean", _binary_matches_fn: "binary"}
 _ALIASES = {"acc": accuracy, "ACC": accuracy, "mse": mse, "MSE": mse, "mae": mae, "MAE": mae,
             "mape": mape, "MAPE": mape, "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld,
             "kullback_leibler_divergence": kld, "logcosh": logcosh}

@@ -99,8 +99,17 @@ def test_architecture_is_tf_keras(name):
                                     + REF["models"][name]["non_trainable"])
 
 
-@pytest.mark.parametrize("name,index", [(n, i) for n in MODELS
-                                        for i in range(len(REF["variants"][n]))])
+def _variant_params():
+    params = []
+    for name in MODELS:
+        for i, row in enumerate(REF["variants"][name]):
+            # VGG's dense top (120M weights) takes seconds to initialise.
+            slow = name.startswith("VGG") and row[0].get("include_top")
+            params.append(pytest.param(name, i, marks=[pytest.mark.slow] if slow else []))
+    return params
+
+
+@pytest.mark.parametrize("name,index", _variant_params())
 def test_variants_are_tf_keras(name, index):
     kwargs, shape, trainable, non_trainable, n_layers, model_name = REF["variants"][name][index]
     model = getattr(APPS, name)(weights=None, **kwargs)

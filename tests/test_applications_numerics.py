@@ -14,8 +14,9 @@ from gradcheck import check_gradients
 
 import kerasette as keras
 from kerasette import ops
-from kerasette.applications import efficientnet, imagenet_utils, mobilenet_v2
+from kerasette.applications import efficientnet, imagenet_utils, mobilenet_v2, resnet
 from kerasette.backend import conv_kernels, cpu_kernels
+from kerasette.models import inference_fusion
 from kerasette.ops import conv, nn
 from kerasette.ops.conv_geometry import Windows, _im2col, _pad_array
 
@@ -102,7 +103,8 @@ def _patch_path(x, w4, b, k, s, d, padding):
 
 def _numpy_kernels(backend, monkeypatch, compiled):
     """These check NumPy's array kernels: once, on the NumPy backend; with
-    the compiled loops for any size (`compiled`), or with them off."""
+    the compiled loops for any size (`compiled`), or with them off; split
+    between threads."""
     if backend.name != "numpy":
         pytest.skip("NumPy array kernels (the strict backend runs the NumPy path)")
     if compiled and conv_kernels.module() is None:
@@ -111,6 +113,10 @@ def _numpy_kernels(backend, monkeypatch, compiled):
         monkeypatch.setattr(cpu_kernels, "MIN_SIZE", 1)
     else:
         monkeypatch.setattr(conv_kernels, "enabled", lambda *a: False)
+    # Shared between three threads whatever the size: the split must not
+    # change a bit either.
+    monkeypatch.setattr(conv_kernels, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(conv_kernels, "threads", lambda: 3)
 
 
 @pytest.mark.parametrize("case", DEPTHWISE_CASES)
@@ -130,6 +136,24 @@ def test_direct_depthwise_is_the_patch_product_to_the_bit(backend, monkeypatch, 
     np.testing.assert_array_equal(out, _patch_path(x, w4, b, k, s, d, padding))
 
 
+@pytest.mark.parametrize("pads,stride,k", [(((0, 1), (0, 1)), 2, 3), (((1, 2), (2, 1)), 2, 5),
+                                           (((2, 2), (2, 2)), 1, 5)])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_depthwise_on_implicit_padding_is_pad_then_convolve(backend, monkeypatch, pads, stride,
+                                                            k, compiled):
+    _numpy_kernels(backend, monkeypatch, compiled)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 13, 12, 8)).astype("float32")
+    w = rng.standard_normal((k, k, 8, 1)).astype("float32")
+    b = rng.standard_normal(8).astype("float32")
+    got = conv.depthwise_conv2d_padded(x, w, b, pads, strides=stride).numpy()
+    want = ops.depthwise_conv2d(ops.pad(x, ((0, 0),) + pads + ((0, 0),)), w, b,
+                                strides=stride).numpy()
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match=r"the kernel must be \(kh, kw, 8, 1\)"):
+        conv.depthwise_conv2d_padded(x, np.ones((3, 3, 8, 2), "float32"), None, pads)
+
+
 def test_direct_depthwise_gradients(backend):
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((2, 5, 6, 3)), rng.standard_normal((3, 3, 3, 1))
@@ -138,20 +162,31 @@ def test_direct_depthwise_gradients(backend):
         x, w, b, strides=2, padding="same", activation="tanh") ** 2), [x, w, b])
 
 
-@pytest.mark.parametrize("compiled", [False, True])
-def test_batch_norm_inference_is_the_three_step_formula(backend, monkeypatch, compiled):
-    _numpy_kernels(backend, monkeypatch, compiled)
+def test_batch_norm_inference_is_the_three_step_formula(backend, to_device):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, 7, 48)).astype("float32")
     mean, offset = rng.normal(0, 1, (2, 48)).astype("float32")
     var, scale = rng.uniform(0.5, 2, (2, 48)).astype("float32")
-    out = nn.batch_norm_inference_forward(x, mean, var, offset, scale, 1e-3)[0]
+    out = ops.batch_normalization(to_device(x), to_device(mean), to_device(var),
+                                  to_device(offset), to_device(scale), 1e-3).numpy()
     inv = np.float32(1) / np.sqrt(var + np.float32(1e-3))
     want = (x - mean) * (inv * scale) + offset
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
-    # TensorFlow's own arithmetic, which the kernel follows step for step.
+    # TensorFlow's own arithmetic, which the op follows step for step.
     np.testing.assert_array_equal(out, x * (inv * scale) + (offset - mean * (inv * scale)))
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_in_place_affine_is_the_two_numpy_passes(backend, monkeypatch, compiled):
+    _numpy_kernels(backend, monkeypatch, compiled)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((2, 5, 7, 48)).astype("float32")
+    mult, shift = rng.normal(0, 1, (2, 48)).astype("float32")
+    want = z * mult
+    want += shift
+    assert nn.affine_channels(z, mult, shift, out=z) is z
+    np.testing.assert_array_equal(z, want)
 
 
 def test_relu6_forward_and_gradient(backend, to_device):
@@ -165,3 +200,82 @@ def test_relu6_forward_and_gradient(backend, to_device):
     grid[np.abs(grid - 6) < 0.05] += 0.1
     check_gradients(lambda t: ops.sum(ops.relu(t, max_value=6.0) ** 2), [grid],
                     kind="kinked")
+
+
+# -- conv -> batch norm -> ReLU in one step (models/inference_fusion.py) ----------------
+def _perturbed(model, seed=0):
+    """Batch norms with statistics away from 0 and 1, so the fused affine map counts."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
+                               rng.normal(0, 0.1, n), rng.uniform(0.5, 2.0, n)])
+    return model
+
+
+def _unfused(model, x, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(inference_fusion, "chains_for", lambda model, training: None)
+        return model.predict(x, verbose=0)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: keras.applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(48, 48, 3),
+                                           classes=5),
+    lambda: keras.applications.MobileNet(weights=None, alpha=0.25, input_shape=(64, 64, 3),
+                                         classes=5),
+    lambda: resnet.ResNet(lambda x: resnet.stack1(resnet.stack1(x, 8, 2, stride1=1, name="c2"),
+                                                  16, 2, name="c3"),
+                          "small_resnet", include_top=False, weights=None,
+                          input_shape=(32, 32, 3), pooling="avg"),
+], ids=["mobilenet_v2", "mobilenet", "resnet"])
+def test_fused_inference_is_the_layer_by_layer_run_to_the_bit(backend, monkeypatch, build):
+    model = _perturbed(build())
+    chains = inference_fusion.plan(model)
+    assert chains and any(c.act_node is not None for c in chains.values())
+    x = np.random.default_rng(0).uniform(-1, 1, (3,) + model.input_shape[1:]).astype("float32")
+    fused = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(fused, _unfused(model, x, monkeypatch))
+    # Called directly (not through predict) the same; training runs the plain way.
+    np.testing.assert_array_equal(model(x, training=False).numpy(), fused)
+
+
+def test_fusion_keeps_to_chains_nothing_else_sees(backend, monkeypatch):
+    inputs = keras.Input(shape=(8, 8, 3))
+    a = keras.layers.Conv2D(4, 3, use_bias=False, name="a")(inputs)
+    a = keras.layers.BatchNormalization(name="a_bn")(a)
+    a = keras.layers.ReLU(6.0, name="a_relu")(a)            # a chain of three
+    b = keras.layers.Conv2D(4, 1, name="b")(a)  # its output is a model output: no chain
+    b_bn = keras.layers.BatchNormalization(name="b_bn")(b)
+    c = keras.layers.Conv2D(4, 1, name="c")(a)
+    c_bn = keras.layers.BatchNormalization(name="c_bn")(c)  # used twice below: no ReLU fused
+    d = keras.layers.Add()([keras.layers.ReLU()(c_bn), c_bn])
+    e = keras.layers.Conv2D(4, 1, activation="relu", name="e")(d)  # not linear: runs plainly
+    e = keras.layers.BatchNormalization(name="e_bn")(e)
+    f = keras.layers.Conv2D(4, 1, name="f")(d)
+    f = keras.layers.BatchNormalization(name="f_bn")(f)
+    f = keras.layers.LeakyReLU(name="f_leaky")(f)            # not a ReLU: batch norm only
+    model = _perturbed(keras.Model(inputs, [b, b_bn, e, f]))
+    chains = {c.conv_node.layer.name: c for c in inference_fusion.plan(model).values()}
+    assert set(chains) == {"a", "c", "e", "f"}
+    assert chains["a"].act_node.layer.name == "a_relu"
+    assert chains["c"].act_node is None and chains["f"].act_node is None
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    got = model.predict(x, verbose=0)
+    want = _unfused(model, x, monkeypatch)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_no_fusion_under_a_tape_or_in_training(backend, to_device):
+    model = _perturbed(keras.applications.MobileNetV2(
+        weights=None, alpha=0.35, input_shape=(32, 32, 3), include_top=False, pooling="avg"))
+    x = to_device(np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32"))
+    assert inference_fusion.chains_for(model, True) is None
+    bn = model.get_layer("bn_Conv1")
+    with keras.GradientTape() as tape:
+        assert inference_fusion.chains_for(model, False) is None
+        loss = keras.ops.sum(model(x, training=False))
+    grads = tape.gradient(loss, [bn.gamma, model.get_layer("Conv1").kernel])
+    assert all(g is not None and np.abs(g.numpy()).sum() > 0 for g in grads)

@@ -203,7 +203,7 @@ def decode_predictions(preds, top=5):
         >>> imagenet_utils.decode_predictions(np.zeros((1, 10)))
         Traceback (most recent call last):
         ...
-        ValueError: `decode_predictions` expects a batch of predictions (i.e. a 2D array of shape (samples, 1000)). Found array with shape: (1, 10)
+        ValueError: `decode_predictions` expects a batch of predictions ... Found array with shape: (1, 10)
     """
     preds = preds.numpy() if hasattr(preds, "numpy") else np.asarray(preds)
     if len(preds.shape) != 2 or preds.shape[1] != 1000:
@@ -244,7 +244,8 @@ def obtain_input_shape(input_shape, default_size, min_size, data_format, require
         if len(input_shape) != 3:
             raise ValueError("`input_shape` must be a tuple of three integers.")
         if input_shape[-1] != 3 and weights == "imagenet":
-            raise ValueError(f"The input must have 3 channels; Received `input_shape={input_shape}`")
+            raise ValueError("The input must have 3 channels; Received "
+                             f"`input_shape={input_shape}`")
         if ((input_shape[0] is not None and input_shape[0] < min_size)
                 or (input_shape[1] is not None and input_shape[1] < min_size)):
             raise ValueError(f"Input size must be at least {min_size}x{min_size}; Received: "

@@ -78,10 +78,13 @@ def ResNet(stack_fn, model_name="resnet", include_top=True, weights="imagenet", 
     elif pooling == "max":
         x = GlobalMaxPooling2D(name="max_pool")(x)
     model = Model(inputs, x, name=model_name)
-    suffix = "" if include_top else "_notop"
-    fname = f"{model_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    imagenet_utils.load_weights(model, weights, model_name, fname, _BASE + fname,
-                                WEIGHTS_HASHES[model_name][0 if include_top else 1])
+    if weights == "imagenet" and model_name in WEIGHTS_HASHES:  # as tf.keras: others get none
+        suffix = "" if include_top else "_notop"
+        fname = f"{model_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+        imagenet_utils.load_weights(model, weights, model_name, fname, _BASE + fname,
+                                    WEIGHTS_HASHES[model_name][0 if include_top else 1])
+    elif weights != "imagenet":
+        imagenet_utils.load_weights(model, weights, model_name, None, None)
     return model
 
 

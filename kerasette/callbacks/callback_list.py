@@ -38,6 +38,9 @@ __all__ = ["CallbackList"]
 
 logger = logging.getLogger("kerasette")
 
+# Per-epoch hooks called only on the callbacks that override them.
+_EPOCH_HOOKS = ("on_epoch_begin", "on_test_begin", "on_test_end")
+
 
 def _flatten(callbacks) -> list:
     if callbacks is None:
@@ -144,6 +147,11 @@ class CallbackList:
             self._on_test_batch_begin or self._on_test_batch_end)
         self._should_call_predict_batch_hooks = bool(
             self._on_predict_batch_begin or self._on_predict_batch_end)
+        # The hooks `fit` calls every epoch that most callbacks leave empty
+        # (History, the progress bar at verbose=0): a many-epoch run of a
+        # tiny model should not pay for calls that do nothing.
+        for hook in _EPOCH_HOOKS:
+            setattr(self, "_" + hook, [cb for cb in self.callbacks if cb._implements_hook(hook)])
 
     def append(self, callback: Callback) -> None:
         self.callbacks.extend(_flatten([callback]))
@@ -200,10 +208,14 @@ class CallbackList:
                                  type(callback).__name__, type(exception).__name__)
 
     def on_test_begin(self, logs=None):
-        self._call("on_test_begin", logs)
+        logs = {} if logs is None else logs
+        for callback in self._on_test_begin:
+            callback.on_test_begin(logs)
 
     def on_test_end(self, logs=None):
-        self._call("on_test_end", logs)
+        logs = {} if logs is None else logs
+        for callback in self._on_test_end:
+            callback.on_test_end(logs)
 
     def on_predict_begin(self, logs=None):
         self._call("on_predict_begin", logs)
@@ -213,7 +225,7 @@ class CallbackList:
 
     def on_epoch_begin(self, epoch, logs=None):
         logs = {} if logs is None else logs
-        for callback in self.callbacks:
+        for callback in self._on_epoch_begin:
             callback.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):

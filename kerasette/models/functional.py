@@ -21,7 +21,7 @@ from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.base import Layer
 from kerasette.layers.node import KerasTensor, flatten, is_symbolic, pack_like
 from kerasette.layers.symbolic import call_symbolic, flatten_shapes
-from kerasette.models import functional_config
+from kerasette.models import functional_config, inference_fusion
 from kerasette.models.model import Model
 from kerasette.models.summary import format_shape, print_summary
 from kerasette.utils.dialects import KERAS2_VERSION
@@ -186,7 +186,15 @@ class Functional(Model):
         values = {}
         for tensor, value in zip(self._inputs, self._standardize_inputs(inputs)):
             values[id(tensor)] = value
+        chains, skipped = inference_fusion.chains_for(self, training), set()
         for node in self._run_order:
+            if chains is not None:  # inference: conv -> batch norm -> ReLU in one step
+                if id(node) in skipped:
+                    continue
+                chain = chains.get(id(node))
+                if chain is not None and chain.run(values):
+                    skipped |= chain.skipped
+                    continue
             if type(node.inputs) is KerasTensor:  # the common case, without packing
                 args = values[id(node.inputs)]
             else:

@@ -155,8 +155,11 @@ def _depthwise_direct(xd, wd, bd, win, activation):
     from strided views of the padded input: `out = sum_k view_k * w[k]`,
     with no patch matrix (im2col would copy `taps` times the output). On
     NumPy the sum runs block by block (`_depthwise_blocks`) so that its
-    `2 * taps` passes hit the cache; the taps are added in the same order
-    as the patch path's, so the results are the same to the bit."""
+    `2 * taps` passes hit the cache, the images split between as many
+    threads as the BLAS library uses (`conv_kernels.run_split`); with numba,
+    one compiled pass (`_numba_conv.depthwise_forward`). The taps are added
+    in the same order as the patch path's, so the results are the same to
+    the bit."""
     m = xp()
     n, c = xd.shape[0], xd.shape[-1]
     (oh, ow), (sh, _) = win.out, win.strides
@@ -164,31 +167,39 @@ def _depthwise_direct(xd, wd, bd, win, activation):
     w3 = w2.reshape(wd.shape[0], wd.shape[1], c)
     offsets = [slices for _, slices in win.offsets()]
     out = m.empty((n, oh, ow, c), dtype=xd.dtype)
-    blocks = (_depthwise_blocks(n, oh, ow * c * xd.itemsize) if m is np
-              else [(slice(None), slice(0, oh))])
     padded = None
+
+    def tap_sums(first, last):
+        """The NumPy sums for images [first, last), block by block."""
+        blocks = ([(slice(first + b.start, first + b.stop), rows) for b, rows in
+                   _depthwise_blocks(last - first, oh, ow * c * xd.itemsize)] if m is np
+                  else [(slice(first, last), slice(0, oh))])
+        tmp = None
+        for images, rows in blocks:
+            acc = out[images, rows]
+            if tmp is None or tmp.shape != acc.shape:
+                tmp = m.empty_like(acc)
+            for k, (rs, cs) in enumerate(offsets):
+                start = rs.start + sh * rows.start
+                src = padded[images, start:start + sh * (rows.stop - rows.start - 1) + 1:sh, cs]
+                if k == 0:
+                    m.multiply(src, w2[0], out=acc)
+                else:
+                    acc += m.multiply(src, w2[k], out=tmp)
+
     if conv_kernels.enabled(m, out, xd, w3):  # the same sums in one compiled pass
-        conv_kernels.module().depthwise_forward(xd, w3, out, *win.strides, *win.dilation,
-                                                win.pads[0][0], win.pads[1][0])
-        blocks = []
-        if bd is not None:
-            out += bd
+        geometry = (*win.strides, *win.dilation, win.pads[0][0], win.pads[1][0])
+        conv_kernels.run_split(conv_kernels.module().depthwise_forward, n,
+                               lambda a, b: (xd[a:b], w3, out[a:b], *geometry),
+                               out.size * len(offsets))
     else:
         padded = _pad_array(xd, win.pads)
-    tmp = None
-    for images, rows in blocks:
-        acc = out[images, rows]
-        if tmp is None or tmp.shape != acc.shape:
-            tmp = m.empty_like(acc)
-        for k, (rs, cs) in enumerate(offsets):
-            start = rs.start + sh * rows.start
-            src = padded[images, start:start + sh * (rows.stop - rows.start - 1) + 1:sh, cs]
-            if k == 0:
-                m.multiply(src, w2[0], out=acc)
-            else:
-                acc += m.multiply(src, w2[k], out=tmp)
-        if bd is not None:
-            acc += bd
+        if m is np:  # NumPy's loops release the GIL: images split between threads
+            conv_kernels.run_split(tap_sums, n, lambda a, b: (a, b), out.size * len(offsets))
+        else:
+            tap_sums(0, n)
+    if bd is not None:
+        out += bd
     out = _act_inplace(activation, out)
 
     def backward(g, needs):
@@ -431,6 +442,52 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
         return (grads[0], gw) + grads[2:]
 
     return record(out, (x, w) if b is None else (x, w, b), backward)
+
+
+def depthwise_conv2d_padded(x, kernel, bias, pads, strides=1, dilation_rate=1):
+    """`depthwise_conv2d(pad(x), kernel, bias, padding="valid")` for a
+    one-filter-per-channel kernel, without making the padded copy: the
+    padding's zeros enter the sums as `0 * w`, so the result is the same
+    bits. Inference only (no gradient is recorded); MobileNet's
+    `ZeroPadding2D` -> strided `DepthwiseConv2D` pairs run through it
+    (`kerasette.models.inference_fusion`).
+
+    Args:
+        x: input `(batch, height, width, channels)` (a tensor).
+        kernel: `(kh, kw, channels, 1)`.
+        bias: `(channels,)` or `None`.
+        pads: `((top, bottom), (left, right))` zeros around `x`.
+        strides, dilation_rate: int or pair.
+
+    Returns:
+        Tensor `(batch, out_h, out_w, channels)`.
+
+    Example:
+        >>> from kerasette import ops
+        >>> from kerasette.ops import conv
+        >>> conv.depthwise_conv2d_padded(ops.ones((2, 4, 4, 3)), ops.ones((3, 3, 3, 1)), None,
+        ...                              ((0, 1), (0, 1)), strides=2).shape
+        (2, 2, 2, 3)
+    """
+    op = "depthwise_conv2d"
+    strides = _pair(strides, "strides", op)
+    dilation = _pair(dilation_rate, "dilation_rate", op)
+    w = _tensor(kernel, op)
+    x = _tensor(x, op, like=w)
+    xd, wd = x.data, w.data
+    check_rank(xd, 2, op)
+    channels = xd.shape[-1]
+    if wd.ndim != 4 or wd.shape[2:] != (channels, 1):
+        raise ValueError(f"{op}: the kernel must be (kh, kw, {channels}, 1) for an input with "
+                         f"{channels} channels. Received: kernel shape {tuple(wd.shape)}.")
+    pads = tuple((int(a), int(b)) for a, b in pads)
+    padded = tuple(size + a + b for size, (a, b) in zip(xd.shape[1:3], pads))
+    win = Windows(padded, tuple(wd.shape[:2]), strides, dilation, "valid", op)
+    win.pads, win.padded = pads, padded  # the zeros stay implicit
+    bd = None if bias is None else _tensor(bias, op, like=w).data
+    out, _ = _depthwise_direct(xd, wd.reshape(wd.shape[0], wd.shape[1], 1, channels), bd, win,
+                               "linear")
+    return record(out, (), None)
 
 
 def masked_mean(x, mask, axis=1, keepdims=False):

@@ -771,25 +771,62 @@ def batch_normalization(x, mean, variance, offset, scale, epsilon):
     return record(out, parents, backward)
 
 
-def batch_norm_inference_forward(xd, mean, variance, offset, scale, epsilon):
-    """The array kernel of `batch_normalization`: `(y, 1/sqrt(var + eps), multiplier)`."""
+def batch_norm_affine(mean, variance, offset, scale, epsilon):
+    """Batch normalisation at inference as one affine map per feature:
+    `(1/sqrt(var + eps), mult, shift)` with `y = x * mult + shift`,
+    `mult = scale / sqrt(var + eps)` and `shift = offset - mean * mult`
+    (TensorFlow's inference arithmetic)."""
     inv = 1.0 / xp().sqrt(variance + epsilon)
     mult = inv if scale is None else inv * scale
-    # One affine map, `x * mult + (offset - mean * mult)`, as TensorFlow's
-    # inference kernels compute it: two passes over `x` instead of three.
     shift = -mean * mult
     if offset is not None:
         shift += offset
+    return inv, mult, shift
+
+
+def affine_channels(xd, mult, shift, out=None, clip=None):
+    """`xd * mult + shift` over the last axis (rounded after the product, as
+    two NumPy passes are), into `out` when given (which may be `xd` itself,
+    a buffer its caller owns), then `clip(.., low, high)` with
+    `clip=(low, high)`. In place, one compiled pass (split between the BLAS
+    library's thread count) where numba is installed, with the same bits."""
     c = xd.shape[-1] if xd.ndim else 0
-    if (c and getattr(mult, "shape", None) == (c,) and getattr(shift, "shape", None) == (c,)
+    if (out is xd and c and getattr(mult, "shape", None) == (c,)
+            and getattr(shift, "shape", None) == (c,)
             and conv_kernels.enabled(xp(), xd, mult, shift)):
-        out = xp().empty_like(xd)  # the same two roundings, in one compiled pass
-        conv_kernels.module().affine_channels(xd.reshape(-1, c), mult, shift,
-                                              out.reshape(-1, c))
-        return out, inv, mult
-    out = xd * mult
-    out += shift
-    return out, inv, mult
+        flat = xd.reshape(-1, c)
+        low, high = (0.0, 0.0) if clip is None else clip
+        bounds = (xd.dtype.type(low), xd.dtype.type(high), clip is not None)
+        conv_kernels.run_split(conv_kernels.module().affine_channels_, flat.shape[0],
+                               lambda a, b: (flat[a:b], mult, shift, *bounds), xd.size)
+        return xd
+    if out is None:
+        out = xd * mult
+        out += shift
+        return out if clip is None else xp().clip(out, clip[0], clip[1], out=out)
+
+    def passes(key):
+        part = out[key]
+        xp().multiply(xd[key], mult, out=part)
+        part += shift
+        if clip is not None:
+            xp().clip(part, clip[0], clip[1], out=part)
+
+    if xp() is np and xd.ndim:  # NumPy's loops release the GIL: rows split between threads
+        conv_kernels.run_split(passes, xd.shape[0], lambda a, b: (slice(a, b),), xd.size)
+    else:
+        passes(...)
+    return out
+
+
+def batch_norm_inference_forward(xd, mean, variance, offset, scale, epsilon):
+    """The array kernel of `batch_normalization`: `(y, 1/sqrt(var + eps), multiplier)`.
+
+    One affine map, `x * mult + (offset - mean * mult)`, as TensorFlow's
+    inference kernels compute it: two passes over `x` instead of three.
+    """
+    inv, mult, shift = batch_norm_affine(mean, variance, offset, scale, epsilon)
+    return affine_channels(xd, mult, shift), inv, mult
 
 
 def batch_normalization_training(x, offset, scale, epsilon, axis=-1):

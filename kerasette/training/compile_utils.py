@@ -10,6 +10,7 @@ import numpy as np
 from kerasette import losses as losses_module
 from kerasette import metrics as metrics_module
 from kerasette import ops
+from kerasette.autodiff.tensor import Tensor
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 
@@ -92,6 +93,7 @@ class CompiledMetrics:
 
     def build(self, y_true, y_pred):
         self.metrics = []
+        self._direct_plans = None
         for (spec, weighted), name in zip(self._specs, self.names):
             if isinstance(spec, str) and spec in _ACCURACY_NAMES:
                 metric = metrics_module.get_accuracy_metric(
@@ -105,11 +107,23 @@ class CompiledMetrics:
             self.metrics.append((metric, weighted))
 
     def update(self, y_true, y_pred, sample_weight, loss_value, batch_size):
+        if (sample_weight is None and self.metrics is not None and type(y_true) is Tensor
+                and type(y_pred) is Tensor and y_pred._keras_mask is None
+                and type(loss_value) is Tensor):
+            # The common batch (no weights, no mask; the loss's logits play
+            # no part: `update_metrics` stops the gradient, which drops
+            # them): `update_direct`, which gives the same state.
+            y, pred = y_true.data, y_pred.data
+            if pred.ndim == 2 and y.ndim == 1:
+                y = y.reshape(-1, 1)  # `match_rank`'s trailing axis, as a view
+            self.update_direct(y, pred, loss_value.data, batch_size)
+            return
         self.loss_tracker.update_state(loss_value, sample_weight=float(batch_size))
         self.update_metrics(y_true, y_pred, sample_weight)
 
-    def update_metrics(self, y_true, y_pred, sample_weight):
-        """The user's metrics only (the loss tracker is `update`'s)."""
+    def update_metrics(self, y_true, y_pred, sample_weight, metrics=None):
+        """The user's metrics only (the loss tracker is `update`'s); with
+        `metrics`, only those of the `(metric, weighted)` pairs given."""
         if y_true is None:
             return
         if self.metrics is None:
@@ -124,9 +138,64 @@ class CompiledMetrics:
             unweighted = ops.cast(ops.convert_to_tensor(mask), y_pred.dtype)
             sample_weight = unweighted if sample_weight is None else ops.multiply(
                 sample_weight, unweighted)
-        for metric, weighted in self.metrics:
+        for metric, weighted in self.metrics if metrics is None else metrics:
             metric.update_state(y_true, y_pred,
                                 sample_weight=sample_weight if weighted else unweighted)
+
+    def update_direct(self, y, pred, loss_value, batch_size):
+        """`update(Tensor(y), Tensor(pred), None, Tensor(loss_value),
+        batch_size)` for the direct training step (training/fast_step.py),
+        with the same resulting state, bit for bit.
+
+        `y` and `pred` are backend arrays, `y` rank-matched to `pred` as
+        `match_rank` makes it; `loss_value` is the 0-d loss. On the host,
+        the loss tracker and the accuracies take the short ways their
+        metrics offer (`_host_weighted_adder`, `_host_hits_updater`), chosen
+        once per batch shape; everything else goes through `update`'s path.
+        """
+        if self.metrics is None:
+            self.update(Tensor(y), Tensor(pred), None, Tensor(loss_value), batch_size)
+            return
+        key = (y.shape, y.dtype, pred.shape, pred.dtype)
+        plan = self._direct_plans.get(key) if self._direct_plans is not None else None
+        if plan is None:
+            plan = self._direct_plan(y, pred)
+        add_loss, fast, rest = plan
+        if add_loss is None:
+            self.loss_tracker.update_state(Tensor(loss_value), sample_weight=float(batch_size))
+        else:
+            add_loss(loss_value, float(batch_size))
+        for update in fast:
+            update(y, pred)
+        if rest:
+            self.update_metrics(Tensor(y), Tensor(pred), None, metrics=rest)
+
+    _direct_plans = None
+
+    def __getstate__(self):
+        # The plans are functions bound to these metric objects: a copy
+        # (deepcopy, pickle) makes its own from its own metrics.
+        state = dict(self.__dict__)
+        state.pop("_direct_plans", None)
+        return state
+
+    def _direct_plan(self, y, pred):
+        """`(loss adder or None, [fast metric updates], [other (metric,
+        weighted) pairs])` for batches shaped like `y` and `pred`."""
+        fast, rest = [], []
+        for metric, weighted in self.metrics:
+            hook = getattr(metric, "_host_hits_updater", None)
+            update = hook(y, pred) if hook is not None else None
+            if update is None:
+                rest.append((metric, weighted))
+            else:
+                fast.append(update)
+        hook = getattr(self.loss_tracker, "_host_weighted_adder", None)
+        plan = (hook() if hook is not None else None, fast, rest)
+        if self._direct_plans is None or len(self._direct_plans) > 8:
+            self._direct_plans = {}  # a few shapes a fit (the last batch, validation)
+        self._direct_plans[(y.shape, y.dtype, pred.shape, pred.dtype)] = plan
+        return plan
 
     def reset(self):
         self.loss_tracker.reset_state()

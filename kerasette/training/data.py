@@ -221,6 +221,10 @@ class ArrayData:
         if not self.shuffle:
             return None
         order = rng.permutation(self.n)
+        if self.n <= self.batch_size:
+            # One batch, its indices sorted (below): the unshuffled order.
+            # The draw stays, so that the generator's stream does not change.
+            return None
         # h5py reads only increasing indices; the order inside a batch does
         # not matter to a mean gradient, so sort always. Each batch's slice
         # of `order` is sorted in place, all full batches in one call.
@@ -283,14 +287,17 @@ class ArrayData:
         them: `to_device`'s decisions are taken once per epoch rather than
         per batch, and `take` gathers the rows (the copy fancy indexing
         makes, with less overhead)."""
-        x, y = self.x, self.y
+        x, y, size = self.x, self.y, self.batch_size
         move_x = _mover(x.dtype, x_dtype or _backend.floatx())
         move_y = None if y is None else _mover(y.dtype, _label_dtype(y.dtype))
-        for index in self._index_batches(order):
-            if isinstance(index, slice):
-                xb = x[index]
-                yb = None if y is None else y[index]
+        # `_index_batches`, inlined: a many-epoch run of a tiny model pays
+        # for every generator an epoch makes.
+        for start in range(0, self.n, size):
+            if order is None:
+                xb = x[start:start + size]
+                yb = None if y is None else y[start:start + size]
             else:
+                index = order[start:start + size]
                 xb = x.take(index, axis=0)
                 yb = None if y is None else y.take(index, axis=0)
             n = len(xb)

@@ -42,6 +42,7 @@ from kerasette.autodiff.tensor import Tensor
 from kerasette.layers.base import Layer
 from kerasette.layers.core import InputLayer
 from kerasette.ops.nn import penalty_backward, penalty_forward
+from kerasette.training.compile_utils import CompiledMetrics
 
 
 class FastStep:
@@ -64,6 +65,7 @@ class FastStep:
         self.need_dx = [any(k.params for k in kernels[:i]) for i in range(len(kernels))]
         self.dtype = np.dtype(model.dtype) if getattr(model, "dtype", None) else np.float32
         self._bound = (None, None)
+        self._seeds = {}  # (shape, dtype) of the per-sample losses: (one, g)
 
     @classmethod
     def build(cls, model):
@@ -160,6 +162,13 @@ class FastStep:
         return total, per, saved
 
     def _update_metrics(self, batch, pred, logits, total):
+        compiled = self.model.compiled_metrics
+        if type(compiled) is CompiledMetrics:
+            y = batch.y.data
+            if pred.ndim == 2 and y.ndim == 1:
+                y = y.reshape(-1, 1)  # the trailing axis `match_rank` would add, as a view
+            compiled.update_direct(y, pred, total, batch.size)
+            return
         y_pred = Tensor(pred)
         if logits is not None:
             y_pred._keras_logits = Tensor(logits)
@@ -181,12 +190,7 @@ class FastStep:
         pred, logits, saved = self._forward(batch.x.data, True)
         total, per, loss_saved = self._loss(labels, pred, logits)
         xp = _backend.get_backend().xp
-        # d(total)/d(total) is 1; the mean's backward gives each sample 1/count.
-        one = xp.ones((), dtype=per.dtype)
-        # The mean's backward: 1/count for each sample (the values of the
-        # tape's broadcast, in a plain array).
-        g = xp.empty(per.shape, dtype=per.dtype)
-        g.fill(one / float(per.size))
+        one, g = self._seeds.get((per.shape, per.dtype)) or self._seed(xp, per)
         g = self.loss.backward(g, loss_saved)
         at_logits = self.loss.at_logits
         kernels, need_dx = self.kernels, self.need_dx
@@ -198,6 +202,20 @@ class FastStep:
         self.model.optimizer._apply_packed()
         self._update_metrics(batch, pred, logits, total)
         return True
+
+    def _seed(self, xp, per):
+        """`(one, g)` for per-sample losses shaped like `per`: d(total)/d(total)
+        is 1, and the mean's backward gives each sample 1/count (the values
+        of the tape's broadcast, in a plain array). The same every step of a
+        batch size, so made once (the loss and penalty kernels only read
+        their upstream gradient)."""
+        one = xp.ones((), dtype=per.dtype)
+        g = xp.empty(per.shape, dtype=per.dtype)
+        g.fill(one / float(per.size))
+        if len(self._seeds) > 8:
+            self._seeds.clear()  # a few batch sizes a fit (the last batch)
+        self._seeds[(per.shape, per.dtype)] = (one, g)
+        return one, g
 
     def evaluate(self, batch) -> bool:
         """`test_step` on `batch` through the kernels; False when the batch

@@ -318,6 +318,7 @@ class Trainer:
         listening = cb._should_call_train_batch_hooks
         # The direct step for chains of built-in layers (bit-identical; fast_step.py).
         fast = FastStep.build(self)
+        x_dtype = stream.x_dtype  # the same for the validation batches
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             cb.on_epoch_begin(epoch)
@@ -342,7 +343,7 @@ class Trainer:
                 break
             logs = self.compiled_metrics.results()
             if val is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._run_evaluation(val, cb=cb, fast=fast)
+                val_logs = self._run_evaluation(val, cb=cb, fast=fast, x_dtype=x_dtype)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, logs)
             train.on_epoch_end()
@@ -367,16 +368,20 @@ class Trainer:
             # _maybe_build records the shape too (`model.input_shape`).
             self._maybe_build((None,) + tuple(data.x.shape[1:]))
 
-    def _run_evaluation(self, data, cb, fast=None):
+    def _run_evaluation(self, data, cb, fast=None, x_dtype=None):
         self.compiled_metrics.reset()
         if cb is not None:
             cb.on_test_begin()
-        for step, batch in enumerate(_threads.rechecking(data.epoch(self._x_dtype()))):
-            if cb is not None:
+        # Batch logs are made only for callbacks that look at test batches.
+        listening = cb is not None and getattr(cb, "_should_call_test_batch_hooks", True)
+        if x_dtype is None:
+            x_dtype = self._x_dtype()
+        for step, batch in enumerate(_threads.rechecking(data.epoch(x_dtype))):
+            if listening:
                 cb.on_test_batch_begin(step)
             if fast is None or not fast.evaluate(batch):
                 self.test_step(batch)
-            if cb is not None:
+            if listening:
                 cb.on_test_batch_end(step, self._lazy_logs())
         logs = self.compiled_metrics.results()
         if cb is not None:
