@@ -29,7 +29,8 @@ parallel run competes with them for the cores, so a round beside one busy
 neighbour cannot reach a 2x speed-up on 2 cores. Before each round it also
 measures the machine's ceiling: how much faster the same loky pool does
 pure Python work (no BLAS, nothing to send) than one process, at that
-moment. Every round checks
+moment. The rounds where other processes used under 0.3 cores are also
+summarised on their own (when each system has one). Every round checks
 that the three searches found the same scores, split by split, and the same
 best parameters, and the run fails (exit 1) if they did not. The load
 average before and after is printed: on a shared machine other processes
@@ -51,6 +52,8 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 
 GRID = {"hidden": [16, 32, 64], "learning_rate": [0.003, 0.01], "dropout": [0.0, 0.2]}
+# A round counts as quiet when other processes used less CPU than this (cores).
+QUIET = 0.3
 
 
 def build(hidden=32, learning_rate=0.01, dropout=0.0, n_features_in_=20, n_classes_=3):
@@ -225,6 +228,14 @@ def main(argv=None):
         print(f"| {name} | {common.median(values):.2f} | {min(values):.2f} | "
               f"{common.median(serial) / common.median(values):.2f}x | "
               f"{min(serial) / min(values):.2f}x | {rounds} |")
+    quiet = {name: [t for t, o in zip(times[name], others[name]) if o is not None and o < QUIET]
+             for name in systems}
+    if all(quiet.values()):
+        alone = common.median(quiet["n_jobs=1"])
+        print()
+        print(f"rounds where other processes used under {QUIET} cores: "
+              + "; ".join(f"{name}: median {common.median(v):.2f} s of {len(v)} "
+                          f"({alone / common.median(v):.2f}x)" for name, v in quiet.items()))
     print()
     print(f"the machine's ceiling ({args.workers} loky processes against 1 on pure Python "
           f"work, before each round): median {common.median(ceilings):.2f}x; rounds "

@@ -33,6 +33,8 @@ from kerasette.wrappers import KerasClassifier, workers  # noqa: E402
 
 GRID = {"hidden": [4, 8], "learning_rate": [0.03, 0.1]}
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# The thread variables joblib sets in each loky worker, and dask's nannies too.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def build(hidden=8, learning_rate=0.05, n_features_in_=4, n_classes_=3):
@@ -72,9 +74,25 @@ def numpy_only(backend):
         pytest.skip("parallel workers start on the numpy backend")
 
 
+def _restorer(names):
+    """A function that puts the environment variables `names` back as they are now."""
+    saved = {name: os.environ.get(name) for name in names}
+
+    def restore():
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return restore
+
+
 @pytest.fixture(scope="module")
 def client():
-    """A LocalCluster of 2 worker processes with one thread each, closed at the end.
+    """A LocalCluster of 2 worker processes with one thread each, closed at
+    the end; every wait on it is bounded (dask's own 30 s connect timeout,
+    60 s for the client and the workers, 120 s for a task's result).
 
     Starting its nannies sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in this
     process's environment too (dask's `pre-spawn-environ`); they are put
@@ -95,22 +113,6 @@ def client():
     finally:
         cluster.close(timeout=30)
         restore_environ()
-
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-def _restorer(names):
-    """A function that puts the environment variables `names` back as they are now."""
-    saved = {name: os.environ.get(name) for name in names}
-
-    def restore():
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    return restore
 
 
 def report_threads(update_threads="4", worker_threads=None):

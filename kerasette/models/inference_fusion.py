@@ -26,6 +26,8 @@ and any other backend than NumPy run the plain way.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from kerasette import activations
@@ -128,9 +130,14 @@ def _single_consumer(tensor, consumers, outputs):
     return nodes[0] if len(nodes) == 1 and id(tensor) not in outputs else None
 
 
+# model -> (its run order, its chains); weak, and never copied or pickled
+# with the model (the chains are keyed by the ids of this graph's nodes).
+_PLANS = weakref.WeakKeyDictionary()
+
+
 def plan(model):
-    """`{id(conv node): _Chain}` for `model`'s graph (made once, kept on the model)."""
-    cached = model.__dict__.get("_inference_chains")
+    """`{id(first node): _Chain}` for `model`'s graph (made once per model)."""
+    cached = _PLANS.get(model)
     if cached is not None and cached[0] is model._run_order:
         return cached[1]
     consumers = {}
@@ -160,9 +167,11 @@ def plan(model):
                                      or act_node.kwargs or type(act_node.outputs)
                                      is not KerasTensor):
             act_node = None
-        chains[id(node if pad_node is None else pad_node)] = _Chain(node, bn_node, act_node,
-                                                                    pad_node)
-    model.__dict__["_inference_chains"] = (model._run_order, chains)
+        chain = _Chain(node, bn_node, act_node, pad_node)
+        if act_node is not None and chain._clip() is False:  # swish, a leaky ReLU: not here
+            chain = _Chain(node, bn_node, None, pad_node)
+        chains[id(node if pad_node is None else pad_node)] = chain
+    _PLANS[model] = (model._run_order, chains)
     return chains
 
 
