@@ -1,6 +1,6 @@
 """One hyper-parameter search, three ways: n_jobs=1, joblib's process pool, a dask cluster.
 
-    python benchmarks/bench_search.py                  # 5 rounds, ~1.5 minutes on 2 cores
+    python benchmarks/bench_search.py                  # 5 rounds, ~2 minutes on 2 cores
     python benchmarks/bench_search.py --repeats 5 --epochs 60
     python benchmarks/bench_search.py --quick          # 1 round, small fits: a smoke test
 
@@ -133,7 +133,7 @@ def outcome(search):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rows", type=int, default=2400)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)

@@ -13,7 +13,10 @@ output (a stack of `groups` products for grouped convolutions; for
 depthwise ones, a sum over the taps of broadcast products), and one each
 makes the two backward products:
 `dW = patches^T dY` and `dX = col2im(dY W^T)` (the offset loop, adding);
-`dX` only when the input needs a gradient. Transposed convolutions
+`dX` only when the input needs a gradient. With numba (the optional
+extra), the 2-D col2im, the bias + ReLU pass and the ReLU backward with the
+bias gradient run as compiled loops that do the same float operations in
+the same order (`backend/_numba_conv.py`): the same bits, fewer passes. Transposed convolutions
 (`conv_transpose`) run the same two halves the other way round.
 The patch matrix is `batch * prod(out) * prod(kernel) * in` floats: it
 grows with the batch, never with the data set, and it is kept only while
@@ -245,13 +248,32 @@ def _conv_kernel(xd, wd, bd, strides, dilation, padding, activation, op, groups=
     product = (_dense_product if groups == 1 else
                _depthwise_product if groups == cin else _grouped_product)
     z, product_backward = product(cols2, wd, groups, taps)
-    if bd is not None:
-        z += bd
-    a = _act_inplace(activation, z)
+    m = xp()
+    if (bd is not None and activation in ("relu", "linear") and z.ndim == 2
+            and conv_kernels.enabled(m, z, bd)):
+        conv_kernels.module().bias_relu_(z, bd, activation == "relu")  # one pass, same bits
+        a = z
+    else:
+        if bd is not None:
+            z += bd
+        a = _act_inplace(activation, z)
     out = a.reshape((n,) + win.out + (cout,))
 
+    def activation_backward(g, need_db):
+        """`(dz, db)`: the activation's backward and, when `need_db`, the
+        bias gradient `dz.sum(axis=0)`; for ReLU with numba, both in one
+        pass (`_numba_conv.relu_bias_grad`, the same bits)."""
+        g = g.reshape(a.shape)
+        if (need_db and activation == "relu" and a.shape[1] >= 2
+                and conv_kernels.enabled(m, g, a)):
+            dz, db = m.empty_like(a), m.empty(a.shape[1], dtype=a.dtype)
+            conv_kernels.module().relu_bias_grad(g, a, dz, db)
+            return dz, db
+        dz = _act_backward(activation, g, a)
+        return dz, (dz.sum(axis=0) if need_db else None)
+
     def backward(g, needs):
-        dz = _act_backward(activation, g.reshape(a.shape), a)
+        dz, db = activation_backward(g, bd is not None and needs[2])
         dcols, gw = product_backward(dz, needs[0], needs[1])
         gx = None
         if needs[0]:
@@ -262,7 +284,7 @@ def _conv_kernel(xd, wd, bd, strides, dilation, padding, activation, op, groups=
                 gx = _crop(_col2im(dcols, win, n, cin, xd.dtype), win.pads)
         grads = (gx, gw)
         if bd is not None:
-            grads += (dz.sum(axis=0) if needs[2] else None,)
+            grads += (db,)
         return grads
 
     return out, backward

@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from kerasette.backend import conv_kernels
 from kerasette.ops.core import xp
 
 PADDINGS = ("valid", "same")
@@ -240,9 +241,21 @@ def _im2col(padded, win):
 
 def _col2im(cols, win, batch, channels, dtype):
     """The padded-input gradient of `_im2col`: each patch added back where it
-    was read. `cols` is `(batch, *out, *kernel, channels)`."""
+    was read. `cols` is `(batch, *out, *kernel, channels)`. With numba, 2-D
+    gradients take the same loop compiled, image by image
+    (`_numba_conv.col2im2d`)."""
     rank = len(win.kernel)
-    grad = xp().zeros((batch,) + win.padded + (channels,), dtype=dtype)
+    m = xp()
+    if rank == 2 and cols.dtype == dtype and conv_kernels.enabled(m, cols):
+        # The same loop compiled, image by image so that each image's
+        # gradient stays in the cache (the same bits); the images split
+        # between the BLAS threads.
+        grad = m.empty((batch,) + win.padded + (channels,), dtype=dtype)
+        conv_kernels.run_split(conv_kernels.module().col2im2d, batch,
+                               lambda a, b: (cols[a:b], grad[a:b], *win.strides, *win.dilation),
+                               cols.size)
+        return grad
+    grad = m.zeros((batch,) + win.padded + (channels,), dtype=dtype)
     lead = (slice(None),) * (rank + 1)
     for index, slices in win.offsets():
         grad[(slice(None),) + slices] += cols[lead + index]

@@ -6,7 +6,9 @@ reading one strided slice of the (padded) input per offset.
 
 Max pooling remembers which offset won (the first maximum, so ties send the
 whole gradient to one element, as TensorFlow's kernel does); padded
-positions hold `-inf` and never win. Average pooling with `"same"` padding
+positions hold `-inf` and never win. With numba (the optional extra), 2-D
+max pooling runs the same comparisons as compiled loops
+(`_numba_conv.max_pool2d_forward` / `_backward`), with the same results. Average pooling with `"same"` padding
 divides each window by the count of its real (unpadded) elements, as
 TensorFlow does.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerasette.backend import conv_kernels
 from kerasette.ops.conv_geometry import (Windows, _crop, _pad_array, _padding, _spatial,
                                          check_rank)
 from kerasette.ops.core import _tensor, record, xp
@@ -32,12 +35,15 @@ def _max_pool_kernel(xd, pool, strides, padding, op):
     m = xp()
     win, keys = _windows(xd, pool, strides, padding, op)
     padded = _pad_array(xd, win.pads, value=-np.inf)
+    padded_shape = (xd.shape[0],) + win.padded + (xd.shape[-1],)
+    index = "int8" if len(keys) <= 127 else "int32"
+    if len(pool) == 2 and conv_kernels.enabled(m, padded):
+        return _max_pool2d_compiled(padded, win, keys, index, padded_shape)
     out = padded[keys[0]].copy()
     # The offset that wins each window: a strictly larger value takes over,
     # so ties keep the first. Offsets come in increasing order, so the
     # winner is the largest k whose slice beat the running maximum (a
     # `maximum` is much cheaper than a boolean-mask assignment).
-    index = "int8" if len(keys) <= 127 else "int32"
     winner = m.zeros(out.shape, dtype=index)
     for k, key in enumerate(keys[1:], start=1):
         s = padded[key]
@@ -46,12 +52,45 @@ def _max_pool_kernel(xd, pool, strides, padding, op):
         m.maximum(winner, better, out=winner)
         m.maximum(out, s, out=out)
     del padded
-    padded_shape = (xd.shape[0],) + win.padded + (xd.shape[-1],)
 
     def backward(g, needs):
+        return (_max_pool_backward(g, winner, keys, padded_shape, win.pads),)
+
+    return out, backward
+
+
+def _max_pool_backward(g, winner, keys, padded_shape, pads):
+    """The gradient to the input: `g` to each window's winning offset."""
+    gp = xp().zeros(padded_shape, dtype=g.dtype)
+    for k, key in enumerate(keys):
+        gp[key] += g * (winner == k)
+    return _crop(gp, pads)
+
+
+def _max_pool2d_compiled(padded, win, keys, index, padded_shape):
+    """`_max_pool_kernel`'s NumPy loops as numba passes (the same values,
+    winners and gradients to the bit): the forward in one pass over the
+    windows rather than four array passes per tap, and, for windows that do
+    not overlap, the backward writing each gradient straight to its tap.
+    The images split between the BLAS threads (`conv_kernels.run_split`)."""
+    m = xp()
+    kernels = conv_kernels.module()
+    n, c = padded.shape[0], padded.shape[-1]
+    (ph, pw), (sh, sw) = win.kernel, win.strides
+    out = m.empty((n,) + win.out + (c,), dtype=padded.dtype)
+    winner = m.empty(out.shape, dtype=index)
+    conv_kernels.run_split(kernels.max_pool2d_forward, n,
+                           lambda a, b: (padded[a:b], out[a:b], winner[a:b], ph, pw, sh, sw),
+                           padded.size)
+    overlap = sh < ph or sw < pw
+
+    def backward(g, needs):
+        if overlap or g.dtype != out.dtype or not conv_kernels.enabled(m, g):
+            return (_max_pool_backward(g, winner, keys, padded_shape, win.pads),)
         gp = m.zeros(padded_shape, dtype=g.dtype)
-        for k, key in enumerate(keys):
-            gp[key] += g * (winner == k)
+        conv_kernels.run_split(kernels.max_pool2d_backward, n,
+                               lambda a, b: (g[a:b], winner[a:b], gp[a:b], ph, pw, sh, sw),
+                               gp.size)
         return (_crop(gp, win.pads),)
 
     return out, backward
