@@ -254,6 +254,10 @@ def guard(record=False):
     when a ratio is more than 25% above its recorded figure (a slower
     direct step for regularizers or Dropout, or a slower general tape
     path), 3 when the baseline comes from another processor."""
+    # Run as a script, with `python -P` / PYTHONSAFEPATH=1 too (CI), this
+    # folder is not on the path by itself.
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
     import common
 
     path = HERE / "baseline.json"
