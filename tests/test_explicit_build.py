@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import kerasette as keras
 from kerasette import layers
 
 RNG = np.random.default_rng(0)
