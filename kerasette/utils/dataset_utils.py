@@ -129,6 +129,32 @@ def check_validation_split_arg(validation_split, subset, shuffle, seed):
                          "training and validation subset.")
 
 
+def index_checked(directory, labels, label_mode, class_names, batch_size, validation_split,
+                  subset, shuffle, seed, follow_links, formats):
+    """The shared part of `image_dataset_from_directory` and
+    `text_dataset_from_directory`: checks `batch_size` and the split
+    arguments, draws a seed when none is given (as tf.keras 2), indexes the
+    folder and checks `label_mode="binary"` against the classes found.
+
+    Returns:
+        `(file_paths, labels, class_names, seed)`.
+    """
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+            batch_size, numbers.Integral) or batch_size <= 0):
+        raise ValueError("Argument `batch_size` must be a positive int or None. "
+                         f"Received: batch_size={batch_size!r}")
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, file_labels, class_names = index_directory(
+        directory, labels, formats=formats, class_names=class_names, shuffle=shuffle,
+        seed=seed, follow_links=follow_links)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
+                         f"class_names. Received: class_names={class_names}")
+    return paths, file_labels, class_names, seed
+
+
 def split_dataset(paths, labels, validation_split, subset, seed=None):
     """The `"training"` or `"validation"` part of shuffled `paths` and `labels`.
 

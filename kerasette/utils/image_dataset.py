@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
@@ -115,20 +114,10 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     image_utils.check_color_mode(color_mode, "image_dataset_from_directory")
     image_size = image_ops.check_size(image_size, "image_dataset_from_directory", "image_size")
     image_ops.check_interpolation(interpolation, "image_dataset_from_directory")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
-            batch_size, numbers.Integral) or batch_size <= 0):
-        raise ValueError("Argument `batch_size` must be a positive int or None. "
-                         f"Received: batch_size={batch_size!r}")
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
     image_utils.pil_image()  # a clear error now, not at the first batch
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, file_labels, class_names = dataset_utils.index_directory(
-        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names,
-        shuffle=shuffle, seed=seed, follow_links=follow_links)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError('When passing label_mode="binary", there must be exactly 2 '
-                         f"class_names. Received: class_names={class_names}")
+    paths, file_labels, class_names, seed = dataset_utils.index_checked(
+        directory, labels, label_mode, class_names, batch_size, validation_split, subset,
+        shuffle, seed, follow_links, ALLOWLIST_FORMATS)
 
     def load(path):
         return load_image(path, image_size, color_mode, interpolation, crop_to_aspect_ratio)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from kerasette.utils import dataset_utils
 
 ALLOWLIST_FORMATS = (".txt",)
@@ -95,23 +93,13 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                          f"or None. Received: label_mode={label_mode!r}")
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
-            batch_size, numbers.Integral) or batch_size <= 0):
-        raise ValueError("Argument `batch_size` must be a positive int or None. "
-                         f"Received: batch_size={batch_size!r}")
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(
             max_length, numbers.Integral) or max_length < 0):
         raise ValueError("Argument `max_length` must be a non-negative int or None. "
                          f"Received: max_length={max_length!r}")
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, file_labels, class_names = dataset_utils.index_directory(
-        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names,
-        shuffle=shuffle, seed=seed, follow_links=follow_links)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={class_names}")
+    paths, file_labels, class_names, seed = dataset_utils.index_checked(
+        directory, labels, label_mode, class_names, batch_size, validation_split, subset,
+        shuffle, seed, follow_links, ALLOWLIST_FORMATS)
 
     def load(path):
         return load_text(path, max_length)
