@@ -10,14 +10,14 @@ import zipfile
 
 import h5py
 import numpy as np
+import interop_functional
 import pytest
 from fixture_paths import KERAS2
 
 import kerasette as keras
 from kerasette.saving import ModelFileError
 
-MODELS = ("func_mlp", "func_skip", "func_two_inputs", "func_two_outputs",
-          "func_shared_layer", "func_nested")
+MODELS = interop_functional.MODELS
 IMPLS = ("tfkeras2", "keras3")
 L = keras.layers
 
@@ -38,39 +38,10 @@ def _reference(impl, name):
     return x, ys
 
 
-# The fixtures' architectures (fixtures/keras2/README.md), built in code.
+# The fixtures' architectures (fixtures/keras2/README.md), built in code by
+# the same lines the interop check gives real Keras.
 def _build(name):
-    if name == "func_mlp":
-        x = keras.Input(shape=(8,))
-        return keras.Model(x, L.Dense(3, activation="softmax")(L.Dense(16, activation="relu")(x)))
-    if name == "func_skip":
-        x = keras.Input(shape=(8,))
-        h = L.Add()([L.Dense(8, activation="relu")(x), x])
-        joined = L.Concatenate()([L.Dense(4, activation="relu")(h),
-                                  L.Dense(4, activation="tanh")(h)])
-        return keras.Model(x, L.Dense(1)(joined))
-    if name == "func_two_inputs":
-        a, b = keras.Input(shape=(5,), name="in_a"), keras.Input(shape=(3,), name="in_b")
-        joined = L.Concatenate(name="concat")([L.Dense(4, activation="relu", name="dense_a")(a),
-                                               L.Dense(4, activation="relu", name="dense_b")(b)])
-        return keras.Model([a, b], L.Dense(2, activation="softmax", name="out")(joined),
-                           name="two_inputs")
-    if name == "func_two_outputs":
-        x = keras.Input(shape=(6,), name="x")
-        trunk = L.Dense(16, activation="relu", name="trunk")(x)
-        return keras.Model(x, [L.Dense(3, activation="softmax", name="cls")(trunk),
-                               L.Dense(1, name="reg")(trunk)])
-    if name == "func_shared_layer":
-        left, right = keras.Input(shape=(4,), name="left"), keras.Input(shape=(4,), name="right")
-        shared = L.Dense(6, activation="relu", name="shared")
-        diff = L.Subtract(name="diff")([shared(left), shared(right)])
-        return keras.Model([left, right], L.Dense(1, activation="sigmoid", name="out")(diff),
-                           name="siamese")
-    assert name == "func_nested"
-    sub = keras.Sequential([keras.Input(shape=(6,)), L.Dense(8, activation="relu"),
-                            L.Dense(4, activation="relu")], name="sub")
-    x = keras.Input(shape=(6,))
-    return keras.Model(x, L.Dense(3, activation="softmax")(sub(x)), name="outer")
+    return interop_functional.build(keras, name)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
