@@ -24,40 +24,41 @@ def data_format_arg(data_format, layer):
                      f"Received: data_format={data_format!r}")
 
 
-def check_image_shape(layer, input_shape):
-    """Refuses inputs that are not `(batch, height, width, channels)`."""
-    if len(input_shape) != 4:
+# What each convolution rank takes, and the hint for data one axis short.
+_RANKS = {
+    3: ("sequences", "(batch, steps, channels)", "give a single feature a channel axis, "
+        "e.g. x[..., None] or input_shape=(steps, 1)"),
+    4: ("images", "(batch, height, width, channels)", "add a channel axis to grayscale "
+        "images, e.g. x[..., None] or input_shape=(28, 28, 1)"),
+    5: ("volumes", "(batch, depth, height, width, channels)", "add a channel axis to "
+        "single-channel volumes, e.g. x[..., None] or input_shape=(depth, height, width, 1)"),
+}
+
+
+def _check_rank(layer, input_shape, ndim):
+    if len(input_shape) != ndim:
+        what, shape, hint = _RANKS[ndim]
         raise ValueError(
             f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim=4, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}. {type(layer).__name__} expects images of shape "
-            "(batch, height, width, channels); add a channel axis to grayscale images, "
-            "e.g. x[..., None] or input_shape=(28, 28, 1)."
+            f"ndim={ndim}, found ndim={len(input_shape)}. Full shape received: "
+            f"{tuple(input_shape)}. {type(layer).__name__} expects {what} of shape "
+            f"{shape}; {hint}."
         )
+
+
+def check_image_shape(layer, input_shape):
+    """Refuses inputs that are not `(batch, height, width, channels)`."""
+    _check_rank(layer, input_shape, 4)
 
 
 def check_sequence_shape(layer, input_shape):
     """Refuses inputs that are not `(batch, steps, channels)`."""
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim=3, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}. {type(layer).__name__} expects sequences of shape "
-            "(batch, steps, channels); give a single feature a channel axis, "
-            "e.g. x[..., None] or input_shape=(steps, 1)."
-        )
+    _check_rank(layer, input_shape, 3)
 
 
 def check_volume_shape(layer, input_shape):
     """Refuses inputs that are not `(batch, depth, height, width, channels)`."""
-    if len(input_shape) != 5:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim=5, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}. {type(layer).__name__} expects volumes of shape "
-            "(batch, depth, height, width, channels); add a channel axis to single-channel "
-            "volumes, e.g. x[..., None] or input_shape=(depth, height, width, 1)."
-        )
+    _check_rank(layer, input_shape, 5)
 
 
 def _reject_keras3_extras(kwargs, layer):
