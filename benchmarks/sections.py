@@ -97,7 +97,7 @@ class Remote:
         self.process.join(timeout=60)
 
 
-_SHAPES = {"mlp": (784,), "cnn": (28, 28, 1)}
+_SHAPES = {"mlp": (784,), "cnn": (28, 28, 1), "small_cnn": (28, 28, 1)}
 
 
 
@@ -235,20 +235,26 @@ def _images(rows):
     return f"{min(rows or 60_000, 60_000):,}"
 
 
+def _timed_systems(network, batch_size, skip, repeats, load, rows, **options):
+    """`(systems, quiet epoch times, accuracies, loaded epoch times)` of one
+    network's systems, their processes closed afterwards."""
+    made = make_systems(network, batch_size, skip, load=load, rows=rows, **options)
+    try:
+        times, accuracy = alternate_epochs(made, repeats)
+        return made, times, accuracy, loaded_epochs(made, repeats, load)
+    finally:
+        for s in made:
+            s.close()
+
+
 def mlp(threads, skip, repeats, batch_sizes, load=0, rows=None, **_):
     """One MNIST epoch of the MLP at each batch size, all systems alternating
     (then again beside `load` busy processes, when asked)."""
     parts = [f"## MNIST MLP (784-512-128-10, relu, Adam 1e-3), one epoch of {_images(rows)}"]
     raw = {}
     for b in batch_sizes:
-        made = make_systems("mlp", b, skip, with_floor=True, load=load, rows=rows,
-                            functional=True)
-        try:
-            times, accuracy = alternate_epochs(made, repeats)
-            loaded = loaded_epochs(made, repeats, load)
-        finally:
-            for s in made:
-                s.close()
+        made, times, accuracy, loaded = _timed_systems(
+            "mlp", b, skip, repeats, load, rows, with_floor=True, functional=True)
         md, r = epoch_table(f"### batch {b}", made, times, accuracy)
         parts.append(md)
         if load:
@@ -260,22 +266,21 @@ def mlp(threads, skip, repeats, batch_sizes, load=0, rows=None, **_):
 
 
 def cnn(threads, skip, repeats, load=0, rows=None, **_):
-    """One MNIST epoch of the courses' CNN at batch 128 (then again beside
-    `load` busy processes, when asked)."""
-    made = make_systems("cnn", 128, skip, load=load, rows=rows)
-    try:
-        times, accuracy = alternate_epochs(made, repeats)
-        loaded = loaded_epochs(made, repeats, load)
-    finally:
-        for s in made:
-            s.close()
-    title = ("## MNIST CNN (examples/mnist_cnn.py's network), batch 128, one epoch of "
-             f"{_images(rows)}")
-    md, raw = epoch_table(title, made, times, accuracy)
-    if load:
-        table, raw["loaded"] = load_table(f"### beside {_busy(load)}", made, times, loaded)
-        md += "\n\n" + table
-    return md, raw
+    """One MNIST epoch of the courses' CNN and of the small CNN at batch 128
+    (then again beside `load` busy processes, when asked)."""
+    parts, raws = [], {}
+    titles = {"cnn": "examples/mnist_cnn.py's network",
+              "small_cnn": "the small CNN: Conv2D 16 and 32, Dense(10)"}
+    for network, what in titles.items():
+        made, times, accuracy, loaded = _timed_systems(network, 128, skip, repeats, load, rows)
+        title = f"## MNIST CNN ({what}), batch 128, one epoch of {_images(rows)}"
+        md, raw = epoch_table(title, made, times, accuracy)
+        if load:
+            table, raw["loaded"] = load_table(f"### beside {_busy(load)}", made, times, loaded)
+            md += "\n\n" + table
+        parts.append(md)
+        raws[network] = raw
+    return "\n\n".join(parts), raws
 
 
 # -- a busy machine ---------------------------------------------------------------------------

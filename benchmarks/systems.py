@@ -8,6 +8,9 @@ Networks (Keras names):
     "mlp": Dense(512, relu) -> Dense(128, relu) -> Dense(10, softmax)
            on flat 784-pixel rows;
     "cnn": the courses' CNN of `examples/mnist_cnn.py` on 28x28x1 images;
+    "small_cnn": Conv2D(16, 3, relu) -> MaxPooling2D(2) -> Conv2D(32, 3, relu)
+           -> MaxPooling2D(2) -> Flatten -> Dense(10, softmax), the small
+           CNN of a first convolution lesson;
     "iris": Dense(20, tanh) -> Dense(20, tanh) -> Dense(3, softmax).
 All train with Adam(1e-3, epsilon=1e-7) on (sparse) categorical cross-entropy.
 """
@@ -17,6 +20,10 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+
+
+# The networks on 28x28x1 images (the others take flat rows).
+IMAGE_NETWORKS = ("cnn", "small_cnn")
 
 
 def available(module: str) -> bool:
@@ -44,6 +51,13 @@ def keras_layers(keras, network, input_dim=None):
                 L.Flatten(),
                 L.Dense(128, activation="relu"),
                 L.Dropout(0.5),
+                L.Dense(10, activation="softmax")]
+    if network == "small_cnn":
+        return [L.Conv2D(16, 3, activation="relu", input_shape=(28, 28, 1)),
+                L.MaxPooling2D(2),
+                L.Conv2D(32, 3, activation="relu"),
+                L.MaxPooling2D(2),
+                L.Flatten(),
                 L.Dense(10, activation="softmax")]
     raise ValueError(f"unknown network {network!r}")
 
@@ -96,8 +110,9 @@ class Torch:
         self.model = torch_network(torch, network, data.x_train.shape[-1]).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
         self.loss = torch.nn.CrossEntropyLoss()
-        x_train = data.x_train if network != "cnn" else data.x_train.transpose(0, 3, 1, 2)
-        x_test = data.x_test if network != "cnn" else data.x_test.transpose(0, 3, 1, 2)
+        images = network in IMAGE_NETWORKS  # NHWC arrays, NCHW for PyTorch
+        x_train = data.x_train.transpose(0, 3, 1, 2) if images else data.x_train
+        x_test = data.x_test.transpose(0, 3, 1, 2) if images else data.x_test
         self.x_train = torch.from_numpy(np.ascontiguousarray(x_train)).to(self.device)
         self.y_train = torch.from_numpy(data.y_train.astype(np.int64)).to(self.device)
         self.x_test = torch.from_numpy(np.ascontiguousarray(x_test)).to(self.device)
@@ -141,6 +156,9 @@ def torch_network(torch, network, input_dim=None):
         layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
                   nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 5 * 5, 128),
                   nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)]
+    elif network == "small_cnn":
+        layers = [nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),
+                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 5 * 5, 10)]
     else:
         raise ValueError(f"unknown network {network!r}")
     model = nn.Sequential(*layers)

@@ -302,22 +302,23 @@ class _DenseKernel:
         w = layer.kernel.data
         b = None if layer.bias is None else layer.bias.data
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        a = dense_forward(x2, w, b, self.fused, dot=_dot_for(x2, w))
+        dot = _dot_for(x2, w)  # the backward's products qualify alike
+        a = dense_forward(x2, w, b, self.fused, dot=dot)
         out = a.reshape(x.shape[:-1] + (w.shape[1],)) if x.ndim != 2 else a
         if self.act is None or self.act[1] is None:
-            return out, (x, x2, a, out, None)
+            return out, (x, x2, a, out, None, dot)
         y, saved = self.act[1](out)
-        return y, (x, x2, a, out, saved)
+        return y, (x, x2, a, out, saved, dot)
 
     def backward(self, g, saved, need_dx, grads, at_logits=False):
-        x, x2, a, out, act_saved = saved
+        x, x2, a, out, act_saved, dot = saved
         if act_saved is not None and not at_logits:
             g = self.act[2](g, act_saved)
         w = self.layer.kernel.data
         gb = grads[1] if len(grads) > 1 else None
         dx, _, _ = dense_backward(g.reshape(a.shape), x2, w, a, self.fused, need_dx,
                                   grads[0] is not None, gb is not None, gw=grads[0], gb=gb,
-                                  dot=_dot_for(x2, w))
+                                  dot=dot)
         return None if dx is None else dx.reshape(x.shape)
 
     def logits(self, saved):

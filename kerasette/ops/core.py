@@ -23,6 +23,19 @@ def xp():
     return _backend.get_backend().xp
 
 
+def xp_of(array):
+    """The array module that computes on `array`: NumPy for a plain NumPy
+    array (without looking up the backend: a tiny model's step makes dozens
+    of these calls), else the active backend's.
+
+    Example:
+        >>> import numpy as np
+        >>> xp_of(np.zeros(2)) is np
+        True
+    """
+    return np if type(array) is np.ndarray else _backend.get_backend().xp
+
+
 # -- conversion ----------------------------------------------------------------
 def _default_dtype(value):
     if isinstance(value, bool):

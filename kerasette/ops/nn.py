@@ -16,7 +16,7 @@ from kerasette import backend as _backend
 from kerasette.autodiff.tensor import Tensor
 from kerasette.backend import conv_kernels, cupy_kernels
 from kerasette.ops import normal_cdf
-from kerasette.ops.core import _tensor, record, unbroadcast, xp
+from kerasette.ops.core import _tensor, record, unbroadcast, xp, xp_of
 
 # Constants of SELU (Klambauer et al., 2017), as in Keras.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -27,7 +27,7 @@ _EXP_LIMIT = 88.0
 
 
 def _sigmoid_array(z):
-    m = xp()
+    m = xp_of(z)
     if cupy_kernels.enabled(m):
         return cupy_kernels.activation("sigmoid", z)
     e = m.exp(-m.maximum(z, -_EXP_LIMIT))
@@ -108,7 +108,7 @@ def _softmax_array(z, axis):
     # Array methods rather than xp.max/xp.sum: the same reductions without
     # NumPy's Python-level dispatch, which dominates for single rows.
     e = z - z.max(axis=axis, keepdims=True)
-    xp().exp(e, out=e)
+    xp_of(e).exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -236,7 +236,7 @@ def _sigmoid_backward(g, out):
 
 
 def _tanh_forward(xd):
-    out = xp().tanh(xd)
+    out = xp_of(xd).tanh(xd)
     return out, out
 
 
@@ -378,7 +378,7 @@ ACTIVATION_KERNELS = {
 # -- fused ops for the built-in layers ------------------------------------------------
 def _act_inplace(name, z):
     """Applies a fused activation to `z` in place (z is the op's own buffer)."""
-    m = xp()
+    m = xp_of(z)
     if name in cupy_kernels.FUSED and cupy_kernels.enabled(m):
         return cupy_kernels.activation(name, z, z)
     if name == "relu":
@@ -394,8 +394,8 @@ def _act_inplace(name, z):
 
 def _act_backward(name, g, a):
     """d(activation)/dz times `g`, from the activation's output `a`."""
-    if (name in cupy_kernels.FUSED and g.dtype == a.dtype and g.shape == a.shape
-            and cupy_kernels.enabled(xp())):
+    if (name in cupy_kernels.FUSED and type(a) is not np.ndarray and g.dtype == a.dtype
+            and g.shape == a.shape and cupy_kernels.enabled(xp())):
         return cupy_kernels.activation_backward(name, g, a)
     if name == "relu":
         return g * (a > 0)
@@ -468,8 +468,8 @@ def dense_forward(x2, w, b, activation, out=None, dot=None):
         The activation's output, which `dense_backward` takes as `a`.
     """
     z = x2 @ w if dot is None and out is None else (dot or xp().matmul)(x2, w, out=out)
-    if (b is not None and activation in cupy_kernels.FUSED and b.dtype == z.dtype
-            and cupy_kernels.enabled(xp())):
+    if (b is not None and type(z) is not np.ndarray and activation in cupy_kernels.FUSED
+            and b.dtype == z.dtype and cupy_kernels.enabled(xp())):
         return cupy_kernels.bias_activation(activation, z, b)  # one launch for both
     if b is not None:
         z += b
@@ -499,7 +499,7 @@ def _rows_kernel_fits(*arrays) -> bool:
     """Whether the one-thread-per-row CuPy kernels apply: 2-D C-contiguous
     arrays of one float dtype, on the CuPy backend."""
     z = arrays[0]
-    return (cupy_kernels.enabled(xp()) and z.ndim == 2 and z.dtype.kind == "f"
+    return (type(z) is not np.ndarray and cupy_kernels.enabled(xp()) and z.ndim == 2 and z.dtype.kind == "f"
             and all(a.ndim == 2 and a.flags.c_contiguous and a.dtype == z.dtype
                     and a.shape == z.shape for a in arrays))
 
@@ -532,7 +532,7 @@ def _sparse_ce_arrays(z, idx):
     axis), and `(shifted, lse)` for the gradient."""
     if _sparse_rows_fit(z, idx):
         return cupy_kernels.sparse_ce_rows(z, idx)
-    m = xp()
+    m = xp_of(z)
     shifted = z - z.max(axis=-1, keepdims=True)
     lse = m.log(m.exp(shifted).sum(axis=-1))
     if shifted.ndim == 2:  # the entries take_along_axis picks, without its index arrays
@@ -547,7 +547,7 @@ def _sparse_ce_grad(shifted, lse, idx):
     gradient."""
     if _sparse_rows_fit(shifted, idx):
         return cupy_kernels.sparse_ce_grad(shifted, lse, idx)
-    m = xp()
+    m = xp_of(shifted)
     p = m.exp(shifted - lse[..., None])
     flat = p.reshape(-1, p.shape[-1])
     flat[m.arange(flat.shape[0]), idx.reshape(-1)] -= 1.0
@@ -709,24 +709,29 @@ def weight_penalty(x, l1=0.0, l2=0.0):
 
 def penalty_forward(xd, l1, l2):
     """The array kernel of `weight_penalty`: a 0-d value."""
-    m = xp()
-    axes = tuple(range(xd.ndim))
-    # Array methods: the reductions `xp.sum` makes, without its Python wrapper.
-    v1 = l1 * m.abs(xd).sum(axis=axes) if l1 else None
-    v2 = l2 * (xd * xd).sum(axis=axes) if l2 else None
+    m = xp_of(xd)
+    # Array methods and `vdot` (one BLAS pass for the sum of squares): the
+    # reductions without `xp.sum`'s Python wrapper or a squared copy.
+    v1 = l1 * m.abs(xd).sum(axis=tuple(range(xd.ndim))) if l1 else None
+    v2 = l2 * m.vdot(xd, xd) if l2 else None
     if v1 is None:
         return v2 if v2 is not None else m.zeros((), dtype=xd.dtype)
     return v1 if v2 is None else v1 + v2
 
 
-def penalty_backward(g, xd, l1, l2):
-    """The gradient of `penalty_forward` for the upstream 0-d `g`."""
-    m = xp()
-    d1 = (g * l1) * m.sign(xd) if l1 else None
-    d2 = (g * l2) * (2 * xd) if l2 else None
+def penalty_backward(g, xd, l1, l2, out=None):
+    """The gradient of `penalty_forward` for the upstream 0-d `g`; with
+    `out` (the weight's gradient so far), added into it in place."""
+    m = xp_of(xd)
+    # The factors are 0-d: `xd * (2 * (g * l2))` has the bits of
+    # `(g * l2) * (2 * xd)` (doubling is exact) with one pass over `xd`.
+    d1 = m.sign(xd) * (g * l1) if l1 else None
+    d2 = xd * (2 * (g * l2)) if l2 else None
     if d1 is None:
-        return d2 if d2 is not None else m.zeros_like(xd)
-    return d1 if d2 is None else d1 + d2
+        d = d2 if d2 is not None else m.zeros_like(xd)
+    else:
+        d = d1 if d2 is None else d1 + d2
+    return d if out is None else m.add(out, d, out=out)
 
 
 def _bn_axes(ndim, axis):

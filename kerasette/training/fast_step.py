@@ -65,7 +65,7 @@ class FastStep:
         self.need_dx = [any(k.params for k in kernels[:i]) for i in range(len(kernels))]
         self.dtype = np.dtype(model.dtype) if getattr(model, "dtype", None) else np.float32
         self._bound = (None, None)
-        self._seeds = {}  # (shape, dtype) of the per-sample losses: (one, g)
+        self._seeds = {}  # (shape, dtype) of the per-sample losses: their gradient
 
     @classmethod
     def build(cls, model):
@@ -190,7 +190,9 @@ class FastStep:
         pred, logits, saved = self._forward(batch.x.data, True)
         total, per, loss_saved = self._loss(labels, pred, logits)
         xp = _backend.get_backend().xp
-        one, g = self._seeds.get((per.shape, per.dtype)) or self._seed(xp, per)
+        g = self._seeds.get((per.shape, per.dtype))
+        if g is None:
+            g = self._seed(xp, per)
         g = self.loss.backward(g, loss_saved)
         at_logits = self.loss.at_logits
         kernels, need_dx = self.kernels, self.need_dx
@@ -198,24 +200,24 @@ class FastStep:
             g = kernels[i].backward(g, saved[i], need_dx[i], grads, at_logits)
             at_logits = False
         for view, variable, l1, l2 in penalties:
-            xp.add(view, penalty_backward(one, variable.data, l1, l2), out=view)
+            # Upstream gradient 1 as a Python float: the factors the 0-d
+            # `one` gives, bit for bit, without two 0-d array products each.
+            penalty_backward(1.0, variable.data, l1, l2, out=view)
         self.model.optimizer._apply_packed()
         self._update_metrics(batch, pred, logits, total)
         return True
 
     def _seed(self, xp, per):
-        """`(one, g)` for per-sample losses shaped like `per`: d(total)/d(total)
-        is 1, and the mean's backward gives each sample 1/count (the values
-        of the tape's broadcast, in a plain array). The same every step of a
-        batch size, so made once (the loss and penalty kernels only read
-        their upstream gradient)."""
-        one = xp.ones((), dtype=per.dtype)
+        """The gradient of the mean of per-sample losses shaped like `per`:
+        1/count for each sample (the values of the tape's broadcast of
+        d(total)/d(total) = 1, in a plain array). The same every step of a
+        batch size, so made once (the loss kernels only read it)."""
         g = xp.empty(per.shape, dtype=per.dtype)
-        g.fill(one / float(per.size))
+        g.fill(xp.ones((), dtype=per.dtype) / float(per.size))
         if len(self._seeds) > 8:
             self._seeds.clear()  # a few batch sizes a fit (the last batch)
-        self._seeds[(per.shape, per.dtype)] = (one, g)
-        return one, g
+        self._seeds[(per.shape, per.dtype)] = g
+        return g
 
     def evaluate(self, batch) -> bool:
         """`test_step` on `batch` through the kernels; False when the batch
