@@ -13,7 +13,11 @@ fits, on 2,400 synthetic rows of 20 features (`make_classification`, seed
 * `n_jobs=1`: one fit after another in this process;
 * `n_jobs=N` (default: the core count): joblib's loky process pool;
 * a `dask.distributed` LocalCluster of N single-threaded worker processes,
-  under `joblib.parallel_backend("dask")` (skipped when dask is absent).
+  under `joblib.parallel_backend("dask")` (skipped when dask is absent),
+  once with dask's defaults and once started under
+  `kerasette.wrappers.workers.LEAN_DASK_CONFIG` (no stack sampling in the
+  workers, no disk counters), as `examples/iris_grid_search.py --dask`
+  starts its local cluster. Both clusters live through the whole run.
 
 The pool and the cluster are started, and each of their workers (and this
 process) has imported kerasette and scikit-learn and run one small fit,
@@ -156,29 +160,35 @@ def main(argv=None):
     if len(set(pids)) < args.workers:
         print(f"note: only {len(set(pids))} of the {args.workers} loky workers were warmed up")
 
-    client = cluster = None
+    clusters = {}  # system name -> (cluster, client)
     try:
+        import dask
         import distributed
     except ImportError:
         distributed = None
         print("dask: skipped (pip install '.[dask]')")
     if distributed is not None:
+        from kerasette.wrappers.workers import LEAN_DASK_CONFIG
+
         # The nannies set OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's
         # environment too; put them back for anything started later.
         saved = {k: os.environ.get(k) for k in common.THREAD_VARIABLES}
-        start = time.perf_counter()
-        cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-        client = distributed.Client(cluster)
-        client.run(warm_up)
-        startup["dask"] = time.perf_counter() - start
+        for label, config in (("", {}), (", lean", LEAN_DASK_CONFIG)):
+            name = f"dask, {args.workers} workers{label}"
+            start = time.perf_counter()
+            with dask.config.set(config):  # read as the cluster starts
+                cluster = distributed.LocalCluster(
+                    n_workers=args.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR)
+            clusters[name] = (cluster, distributed.Client(cluster, set_as_default=False))
+            clusters[name][1].run(warm_up)
+            startup[name] = time.perf_counter() - start
+            systems[name] = "dask"
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        systems[f"dask, {args.workers} workers"] = "dask"
 
     times = {name: [] for name in systems}
     others = {name: [] for name in systems}
@@ -194,7 +204,7 @@ def main(argv=None):
                 busy, own = _busy_cpu_seconds(), _own_cpu_seconds()
                 start = time.perf_counter()
                 if how == "dask":
-                    with joblib.parallel_backend("dask"):
+                    with joblib.parallel_backend("dask", client=clusters[name][1]):
                         search.fit(x, y)
                 else:
                     search.fit(x, y)
@@ -207,7 +217,7 @@ def main(argv=None):
                     identical = False
                     print(f"{name}: DIFFERENT results: {result[1]} vs {reference[1]}")
     finally:
-        if client is not None:
+        for cluster, client in clusters.values():
             client.close()
             cluster.close()
 

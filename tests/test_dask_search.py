@@ -100,9 +100,12 @@ def client():
     """
     distributed = pytest.importorskip(
         "distributed", reason="dask is an optional extra: pip install '.[dask]'")
+    import dask
+
     restore_environ = _restorer(THREAD_VARIABLES)
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+    with dask.config.set(workers.LEAN_DASK_CONFIG):  # as examples/iris_grid_search.py
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster, timeout="60s")
         try:
@@ -183,6 +186,22 @@ def test_estimators_fitted_on_workers_come_back_whole(numpy_only, client, tmp_pa
     remote.model_.save(tmp_path / "fold.h5")
     loaded = keras.models.load_model(tmp_path / "fold.h5")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), remote.model_.predict(x, verbose=0))
+
+
+def _bookkeeping(dask_worker):
+    """Run in a worker: its stack sampling and its disk counters."""
+    return {"profile": "profile" in dask_worker.periodic_callbacks,
+            "disk": dask_worker.monitor.monitor_disk_io}
+
+
+def test_lean_dask_config_reaches_the_worker_processes(numpy_only, client):
+    # Set in this process around LocalCluster(...); the nannies hand it to
+    # the worker processes they start.
+    seen = client.run(_bookkeeping)
+    assert len(seen) == 2
+    assert all(value == {"profile": False, "disk": False} for value in seen.values())
+    assert client.run_on_scheduler(
+        lambda dask_scheduler: dask_scheduler.monitor.monitor_disk_io) is False
 
 
 def test_dask_workers_limit_their_threads_to_their_share(numpy_only, client):
