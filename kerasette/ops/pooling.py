@@ -83,11 +83,14 @@ def _max_pool2d_compiled(padded, win, keys, index, padded_shape):
                            lambda a, b: (padded[a:b], out[a:b], winner[a:b], ph, pw, sh, sw),
                            padded.size)
     overlap = sh < ph or sw < pw
+    # Windows that tile the input exactly write every gradient element:
+    # no zeros needed first (else the rows and columns no window reads stay 0).
+    tiled = (ph, pw) == (sh, sw) and (win.out[0] * sh, win.out[1] * sw) == padded_shape[1:3]
 
     def backward(g, needs):
         if overlap or g.dtype != out.dtype or not conv_kernels.enabled(m, g):
             return (_max_pool_backward(g, winner, keys, padded_shape, win.pads),)
-        gp = m.zeros(padded_shape, dtype=g.dtype)
+        gp = (m.empty if tiled else m.zeros)(padded_shape, dtype=g.dtype)
         conv_kernels.run_split(kernels.max_pool2d_backward, n,
                                lambda a, b: (g[a:b], winner[a:b], gp[a:b], ph, pw, sh, sw),
                                gp.size)
