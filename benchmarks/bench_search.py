@@ -17,13 +17,16 @@ fits, on 2,400 synthetic rows of 20 features (`make_classification`, seed
   once with dask's defaults and once started under
   `kerasette.wrappers.workers.LEAN_DASK_CONFIG` (no stack sampling in the
   workers, no disk counters), as `examples/iris_grid_search.py --dask`
-  starts its local cluster. Both clusters live through the whole run.
+  starts its local cluster. Each dask search gets a cluster of its own,
+  started and warmed up before its clock starts and closed after it: a
+  LocalCluster's scheduler runs in this process, and an idle one beside
+  the `n_jobs=1` search slowed it by several per cent.
 
-The pool and the cluster are started, and each of their workers (and this
+The pool and each cluster are started, and each of their workers (and this
 process) has imported kerasette and scikit-learn and run one small fit,
 before any timing: what is timed is the search itself, as in a session that
 runs several. The start-up is reported on its
-own line. The three alternate round by round (A B C A B C ...) so drift in
+own line. The systems alternate round by round (A B C D A B C D ...) so drift in
 the machine's speed hits them all; the table gives the median of the
 rounds and the speed-up of each median over `n_jobs=1`, and the same for
 the fastest round of each (the least disturbed on a shared machine). For
@@ -44,6 +47,8 @@ take cores from the parallel runs first.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import logging
 import os
 import sys
@@ -128,6 +133,32 @@ def ceiling(workers):
     return alone / (time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def dask_cluster(workers, config):
+    """A client of a new LocalCluster of `workers` single-threaded worker
+    processes started under the dask `config`, each worker warmed up; the
+    cluster is closed on leaving. Its nannies set OMP/MKL/OPENBLAS_NUM_THREADS=1
+    in this process's environment too: they are put back for what runs next."""
+    import dask
+    import distributed
+
+    saved = {k: os.environ.get(k) for k in common.THREAD_VARIABLES}
+    try:
+        with dask.config.set(config):  # read as the cluster starts
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                               processes=True, dashboard_address=None,
+                                               silence_logs=logging.ERROR)
+        with cluster, distributed.Client(cluster, set_as_default=False) as client:
+            client.run(warm_up)
+            yield client
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def outcome(search):
     results = search.cv_results_
     splits = [results[f"split{i}_test_score"].tolist() for i in range(3)]
@@ -160,66 +191,47 @@ def main(argv=None):
     if len(set(pids)) < args.workers:
         print(f"note: only {len(set(pids))} of the {args.workers} loky workers were warmed up")
 
-    clusters = {}  # system name -> (cluster, client)
-    try:
-        import dask
-        import distributed
-    except ImportError:
-        distributed = None
+    if importlib.util.find_spec("distributed") is None:
         print("dask: skipped (pip install '.[dask]')")
-    if distributed is not None:
+    else:
         from kerasette.wrappers.workers import LEAN_DASK_CONFIG
 
-        # The nannies set OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's
-        # environment too; put them back for anything started later.
-        saved = {k: os.environ.get(k) for k in common.THREAD_VARIABLES}
-        for label, config in (("", {}), (", lean", LEAN_DASK_CONFIG)):
-            name = f"dask, {args.workers} workers{label}"
-            start = time.perf_counter()
-            with dask.config.set(config):  # read as the cluster starts
-                cluster = distributed.LocalCluster(
-                    n_workers=args.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR)
-            clusters[name] = (cluster, distributed.Client(cluster, set_as_default=False))
-            clusters[name][1].run(warm_up)
-            startup[name] = time.perf_counter() - start
-            systems[name] = "dask"
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        systems[f"dask, {args.workers} workers"] = {}
+        systems[f"dask, {args.workers} workers, lean"] = LEAN_DASK_CONFIG
+    startup.update({name: [] for name, how in systems.items() if isinstance(how, dict)})
 
     times = {name: [] for name in systems}
     others = {name: [] for name in systems}
     ceilings = []
     reference = None
     identical = True
-    try:
-        for _ in range(args.repeats):
-            ceilings.append(ceiling(args.workers))
-            for name, how in systems.items():
-                search = make_search(args.epochs, args.batch_size,
-                                     None if how == "dask" else how)
+    for _ in range(args.repeats):
+        ceilings.append(ceiling(args.workers))
+        for name, how in systems.items():
+            dask_config = how if isinstance(how, dict) else None
+            search = make_search(args.epochs, args.batch_size,
+                                 None if dask_config is not None else how)
+            with contextlib.ExitStack() as stack:
+                if dask_config is not None:
+                    # A cluster of its own for this search, started (and its
+                    # workers warmed up) before the clock: its scheduler runs
+                    # in this process, and must not slow the other searches.
+                    start = time.perf_counter()
+                    client = stack.enter_context(dask_cluster(args.workers, dask_config))
+                    startup[name].append(time.perf_counter() - start)
+                    stack.enter_context(joblib.parallel_backend("dask", client=client))
                 busy, own = _busy_cpu_seconds(), _own_cpu_seconds()
                 start = time.perf_counter()
-                if how == "dask":
-                    with joblib.parallel_backend("dask", client=clusters[name][1]):
-                        search.fit(x, y)
-                else:
-                    search.fit(x, y)
+                search.fit(x, y)
                 wall = time.perf_counter() - start
-                times[name].append(wall)
+                # Before the cluster closes: its workers' CPU is this run's own.
                 others[name].append(_others(busy, own, wall))
-                result = outcome(search)
-                reference = reference or result
-                if result != reference:
-                    identical = False
-                    print(f"{name}: DIFFERENT results: {result[1]} vs {reference[1]}")
-    finally:
-        for cluster, client in clusters.values():
-            client.close()
-            cluster.close()
+            times[name].append(wall)
+            result = outcome(search)
+            reference = reference or result
+            if result != reference:
+                identical = False
+                print(f"{name}: DIFFERENT results: {result[1]} vs {reference[1]}")
 
     load_after = os.getloadavg()
     serial = times["n_jobs=1"]
@@ -227,7 +239,8 @@ def main(argv=None):
     print(f"search: {len(reference[0][0])} candidates x 3 folds, {args.rows} rows, "
           f"{args.epochs} epochs, batch {args.batch_size}; {args.repeats} rounds")
     print(f"load average (1, 5, 15 min): before {_load(load_before)}, after {_load(load_after)}")
-    print("start-up, not timed below: " + ", ".join(f"{k} {v:.1f} s" for k, v in startup.items()))
+    print("start-up, not timed below: " + ", ".join(
+        f"{k} {common.median(v) if isinstance(v, list) else v:.1f} s" for k, v in startup.items()))
     print()
     print("| system | median s | fastest s | speed-up, medians | speed-up, fastest | "
           "each round: s (other processes' CPU, cores) |")

@@ -2,7 +2,8 @@
 
     python benchmarks/run.py --only recipes
 
-Rows (one process per system and recipe, so thread pools never meet):
+Rows (one fresh process per system, recipe and round, so thread pools never
+meet; the systems alternate round by round and the table gives medians):
 
 * Iris: 4-20-20-3 tanh, `l2(0.001)` on every kernel, Dropout(0.5) after
   each hidden layer, Adam, batch 20, 2,000 epochs with `validation_data`
@@ -215,20 +216,27 @@ def _fresh(system, recipe, python=None):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def recipes(threads, skip, **_):
-    """The recipes' table: seconds per system and ratios to kerasette."""
+def recipes(threads, skip, repeats=3, **_):
+    """The recipes' table: seconds per system (the median of `repeats`
+    fresh processes each, the systems alternating) and ratios to kerasette."""
     import systems
     from common import markdown_table
 
     tf_python = os.environ.get("KERASETTE_TF_PYTHON")
     raw = {}
     for recipe in RECIPES:
-        raw[recipe] = {"kerasette": _fresh("kerasette", recipe)}
+        runs = {"kerasette": ("kerasette", None)}
         if "torch" not in skip and systems.available("torch"):
-            raw[recipe]["PyTorch"] = _fresh("torch", recipe)
+            runs["PyTorch"] = ("torch", None)
         if "tf_keras" not in skip and recipe != "bn_mlp" and (
                 systems.available("tf_keras") or tf_python):
-            raw[recipe]["tf.keras"] = _fresh("tf_keras", recipe, tf_python)
+            runs["tf.keras"] = ("tf_keras", tf_python)
+        times = {name: [] for name in runs}
+        for _ in range(max(1, repeats)):
+            for name, (system, python) in runs.items():
+                times[name].append(_fresh(system, recipe, python))
+        raw[recipe] = {name: (None if None in ts else median(ts)) for name, ts in times.items()}
+        raw[recipe]["rounds"] = times
     titles = {"iris": "Iris recipe, `fit` of 2,000 epochs with validation (s)",
               "xor": "XOR, `fit` of 10,000 epochs of one batch (s)",
               "bn_mlp": "MNIST MLP, BatchNormalization + sigmoid, one epoch at batch 128 (s)"}
@@ -242,7 +250,8 @@ def recipes(threads, skip, **_):
         rows.append(cells)
     table = markdown_table(["recipe", "kerasette", "PyTorch (kerasette/PyTorch)",
                             "tf.keras (kerasette/tf.keras)"], rows)
-    return f"## The course notes' recipes, {threads} threads\n\n{table}", raw
+    return (f"## The course notes' recipes, {threads} threads, medians of {max(1, repeats)} "
+            f"fresh processes each\n\n{table}"), raw
 
 
 GUARD_KEYS = {"recipe_over_plain": "iris_recipe_step_over_plain_step",

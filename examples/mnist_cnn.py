@@ -13,8 +13,8 @@ cross-entropy, batches of 128. The model has 225,034 parameters.
 
 The default run (5 epochs, seed 1) ends with `test_accuracy=0.9911
 test_loss=0.0260`; one epoch gives 0.9815. An epoch of 469 batches takes
-about 22 s on two idle CPU cores (1.18x PyTorch's time for the same network
-in `benchmarks/run.py`, `benchmarks/RESULTS.md` run 2). Threaded BLAS
+about 10.2 s on two idle CPU cores (1.04x PyTorch's time for the same
+network in `benchmarks/run.py`, `benchmarks/RESULTS.md` run 5). Threaded BLAS
 stalls when its threads must share cores with other jobs, so on a busy
 machine `fit` lowers its BLAS thread count itself (README, Performance,
 "A busy machine"); `KERASETTE_BLAS_THREADS=N` fixes the count, which

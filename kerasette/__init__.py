@@ -22,7 +22,6 @@ __version__ = "0.1.0"
 
 from kerasette import (  # noqa: E402 - the version comes first for setup.cfg
     activations,
-    applications,
     backend,
     callbacks,
     constraints,
@@ -45,20 +44,24 @@ from kerasette.layers.node import KerasTensor  # noqa: E402
 from kerasette.models import Model, Sequential  # noqa: E402
 
 
+# Loaded on first use (PEP 562). `keras.wrappers` (tf.keras 2's
+# `keras.wrappers.scikit_learn`) imports scikit-learn, which `import
+# kerasette` must neither need nor pay for (it is not in `__all__`, so a
+# star import does not load it either); `keras.applications` builds its
+# networks' definitions at import, 70 ms that most scripts never use.
+_LAZY = ("applications", "wrappers")
+
+
 def __getattr__(name):
-    # `keras.wrappers` (tf.keras 2's `keras.wrappers.scikit_learn`) loads on
-    # first use (PEP 562): it imports scikit-learn, which `import kerasette`
-    # must neither need nor pay for. Not in `__all__`, so a star import
-    # does not load it either.
-    if name == "wrappers":
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module("kerasette.wrappers")
+        return importlib.import_module(f"kerasette.{name}")
     raise AttributeError(f"module 'kerasette' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"wrappers"})
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

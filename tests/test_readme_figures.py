@@ -79,7 +79,17 @@ def _row(rows, system):
 def _mlp(run, batch):
     if run == 2:
         return _table("MNIST MLP (784-512-128-10", f"batch {batch}")
+    if run == 5:
+        return _table("Run 5: every section", f"Run 5: MNIST MLP, batch {batch}")
     return _table(f"Run {run}: MNIST MLP", f"run {run}, batch {batch}")
+
+
+def _run5(h3_prefix):
+    """The run 5 table whose heading starts `Run 5: <h3_prefix>`."""
+    found = [rows for a, b, rows in TABLES
+             if a.startswith("Run 5: every section") and b.startswith("Run 5: " + h3_prefix)]
+    assert len(found) == 1, f"RESULTS.md: no single run 5 table {h3_prefix!r}"
+    return found[0]
 
 
 def _seconds(rows, system, column="epoch (median)"):
@@ -109,9 +119,9 @@ PERF = _readme_table("workload")
 
 
 @pytest.mark.parametrize("batch", [128, 32])
-def test_mlp_rows_match_run_2(batch):
+def test_mlp_rows_match_run_5(batch):
     where = next(k for k in PERF if k.startswith("MNIST MLP epoch") and k.endswith(f"{batch}"))
-    row, rows = PERF[where], _mlp(2, batch)
+    row, rows = PERF[where], _mlp(5, batch)
     _check(f"row {where!r}, kerasette", row["kerasette"], _seconds(rows, "kerasette"))
     _check(f"row {where!r}, NumPy update", row["NumPy update"],
            _seconds(rows, "kerasette, NumPy update"))
@@ -123,9 +133,12 @@ def test_mlp_rows_match_run_2(batch):
            _value(_row(rows, "kerasette, NumPy update")["/ PyTorch"])[0])
 
 
-def test_cnn_row_matches_run_2():
-    where = next(k for k in PERF if k.startswith("MNIST CNN epoch"))
-    row, rows = PERF[where], _table("MNIST CNN (examples/mnist_cnn.py's network)")
+@pytest.mark.parametrize("start, table", [
+    ("MNIST CNN epoch", "MNIST CNN (examples/mnist_cnn.py's network)"),
+    ("small MNIST CNN epoch", "the small MNIST CNN")])
+def test_cnn_rows_match_run_5(start, table):
+    where = next(k for k in PERF if k.startswith(start))
+    row, rows = PERF[where], _run5(table)
     for column, system in (("kerasette", "kerasette"), ("PyTorch", "PyTorch"),
                            ("tf.keras", "tf.keras")):
         _check(f"row {where!r}, {column}", row[column], _seconds(rows, system))
@@ -133,8 +146,29 @@ def test_cnn_row_matches_run_2():
            _value(_row(rows, "kerasette")["/ PyTorch"])[0])
 
 
-def test_tiny_rows_match_run_2():
-    rows = _table("Tiny model: the Iris network")
+def test_recipe_rows_match_run_5():
+    recipes = _readme_table("recipe")
+    measured = {r["recipe"]: r for r in _run5("the course notes' recipes")}
+    pairs = {"Iris": "Iris recipe", "XOR": "XOR", "MNIST MLP with BatchNormalization":
+             "MNIST MLP, BatchNormalization"}
+    assert len(recipes) == len(pairs), sorted(recipes)
+    for shown_start, measured_start in pairs.items():
+        where = next(k for k in recipes if k.startswith(shown_start))
+        row = recipes[where]
+        got = next(r for k, r in measured.items() if k.startswith(measured_start))
+        ours = _value(got["kerasette"])[0]
+        _check(f"recipe row {where!r}, kerasette", row["kerasette"], ours)
+        _check(f"recipe row {where!r}, PyTorch", row["PyTorch (plain loop)"],
+               _value(got["PyTorch (kerasette/PyTorch)"])[0])
+        _check(f"recipe row {where!r}, ratio", row["kerasette / PyTorch"],
+               _value(got["PyTorch (kerasette/PyTorch)"].split("(")[1])[0])
+        if row["tf.keras"]:
+            _check(f"recipe row {where!r}, tf.keras", row["tf.keras"],
+                   _value(got["tf.keras (kerasette/tf.keras)"])[0])
+
+
+def test_tiny_rows_match_run_5():
+    rows = _run5("tiny model, the Iris network")
     step = "training step (fit, batch 20)"
     where = next(k for k in PERF if k.startswith("Iris network (4-20-20-3)"))
     row = PERF[where]
@@ -151,16 +185,16 @@ def test_tiny_rows_match_run_2():
                _seconds(rows, system, "single-row predict"))
 
 
-def test_import_and_memory_rows_match_run_2():
+def test_import_and_memory_rows_match_run_5():
     where = next(k for k in PERF if k.startswith("`import kerasette`"))
-    imports = {r["import"]: r for r in _table("Import time")}
+    imports = {r["import"]: r for r in _run5("import time")}
     _check(f"row {where!r}", PERF[where]["kerasette"],
            _value(imports["kerasette, above numpy and h5py"]["time"])[0])
     where = next(k for k in PERF if k.startswith("peak memory"))
-    memory = {r["quantity"]: r for r in _table("Memory: one epoch")}
+    memory = {r["quantity"]: r for r in _run5("memory, one epoch")}
     _check(f"row {where!r}, kerasette", PERF[where]["kerasette"],
            _value(memory["peak beyond the inputs (loading included)"]["MB"])[0])
-    numpy_update = re.search(r"`KERASETTE_CPU_KERNELS=0` the same\s+probe gives (\d+) MB",
+    numpy_update = re.search(r"With `KERASETTE_CPU_KERNELS=0` the same\s+probe gives (\d+) MB",
                              RESULTS)
     assert numpy_update, "RESULTS.md: the NumPy update's memory sentence is gone"
     _check(f"row {where!r}, NumPy update", PERF[where]["NumPy update"],
@@ -200,20 +234,21 @@ def test_spread_sentence_matches_the_four_runs():
         _check("performance: the spread over the four runs", m.group(i), value)
 
 
-def test_accuracy_sentence_matches_run_2():
+def test_accuracy_sentence_matches_run_5():
     m = _sentence(r"Test accuracy after 2 epochs in the same run: kerasette ([\d.]+)% "
-                  r"\(batch 128\) and ([\d.]+)% \(batch 32\).*?PyTorch ([\d.]+)% and "
-                  r"([\d.]+)%; tf.keras ([\d.]+)% and ([\d.]+)%")
+                  r"\(batch 128\) and ([\d.]+)% \(batch 32\) \(([\d.]+)% and ([\d.]+)% with "
+                  r"the NumPy update.*?PyTorch ([\d.]+)% and ([\d.]+)%; tf.keras ([\d.]+)% and "
+                  r"([\d.]+)%")
     column = "test accuracy after 2 epochs"
     shown = iter(m.groups())
-    for system in ("kerasette", "PyTorch", "tf.keras"):
+    for system in ("kerasette", "kerasette, NumPy update", "PyTorch", "tf.keras"):
         for batch in (128, 32):
             _check(f"performance: {system}'s test accuracy at batch {batch}", next(shown),
-                   _value(_row(_mlp(2, batch), system)[column])[0])
+                   _value(_row(_mlp(5, batch), system)[column])[0])
 
 
-def test_cnn_memory_reuse_figure_is_the_run_above():
-    m = _sentence(r"to ([\d.]+) s \(the run above\)")
+def test_cnn_memory_reuse_figure_is_run_2():
+    m = _sentence(r"to ([\d.]+) s \(run 2 of `benchmarks/RESULTS.md`\)")
     _check("performance, host memory reuse: the CNN epoch", m.group(1) + " s",
            _seconds(_table("MNIST CNN (examples/mnist_cnn.py's network)"), "kerasette"))
 
@@ -250,7 +285,7 @@ def test_busy_machine_table_matches_its_runs():
 # -- the examples' docstrings ------------------------------------------------------------------
 def test_mnist_cnn_docstring_ratio_and_epoch_time():
     doc = _flat((ROOT / "examples" / "mnist_cnn.py").read_text(encoding="utf8"))
-    rows = _table("MNIST CNN (examples/mnist_cnn.py's network)")
+    rows = _run5("MNIST CNN (examples/mnist_cnn.py's network)")
     m = re.search(r"takes about ([\d.]+) s on two idle CPU cores \(([\d.]+)x PyTorch's time",
                   doc)
     assert m, "examples/mnist_cnn.py: the epoch-time sentence is gone or was reworded"

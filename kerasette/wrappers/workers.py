@@ -39,9 +39,9 @@ other counters every 2 s); set it before the cluster starts, with
 `dask.config.set(LEAN_DASK_CONFIG)` around `LocalCluster(...)`, or in the
 environment of `dask scheduler` and `dask worker` (`DASK_DISTRIBUTED__WORKER__
 PROFILE__ENABLED=False`, and so on). On the 2-core machine it took a
-36-fit search on a 2-worker `LocalCluster` from 1.62x to 1.71x the speed
-of `n_jobs=1` (benchmarks/bench_search.py). The dashboard then shows no
-profile; nothing else changes.
+36-fit search on a 2-worker `LocalCluster` from 1.57-1.65x to 1.67-1.74x
+the speed of `n_jobs=1` (benchmarks/bench_search.py, two runs). The
+dashboard's profile then stays empty; nothing else changes.
 
 Example:
     >>> from kerasette.wrappers import workers
