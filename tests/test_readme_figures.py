@@ -98,7 +98,8 @@ def _seconds(rows, system, column="epoch (median)"):
 
 def _readme_table(first_header, nth=0):
     """The `nth` README table whose first header cell is `first_header`: {first cell: row}."""
-    found = [rows for _, _, rows in _tables(README) if rows and next(iter(rows[0])) == first_header]
+    found = [rows for _, _, rows in _tables(README)
+             if rows and next(iter(rows[0])) == first_header]
     assert len(found) > nth, f"README: no table headed {first_header!r}"
     return {next(iter(r.values())): r for r in found[nth]}
 

@@ -499,7 +499,8 @@ def _rows_kernel_fits(*arrays) -> bool:
     """Whether the one-thread-per-row CuPy kernels apply: 2-D C-contiguous
     arrays of one float dtype, on the CuPy backend."""
     z = arrays[0]
-    return (type(z) is not np.ndarray and cupy_kernels.enabled(xp()) and z.ndim == 2 and z.dtype.kind == "f"
+    return (type(z) is not np.ndarray and cupy_kernels.enabled(xp()) and z.ndim == 2
+            and z.dtype.kind == "f"
             and all(a.ndim == 2 and a.flags.c_contiguous and a.dtype == z.dtype
                     and a.shape == z.shape for a in arrays))
 
