@@ -478,7 +478,9 @@ def test_large_batches_are_counted_in_chunks(monkeypatch):
         return [value(m) for m in ms]
 
     whole = run()
-    monkeypatch.setattr(M, "_CHUNK", 64)
+    # The setting lives in `kerasette.metrics._utils`, where the threshold
+    # and IoU metrics read it at run time.
+    monkeypatch.setattr(M._utils, "_CHUNK", 64)
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
