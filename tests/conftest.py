@@ -15,6 +15,7 @@ from fixture_paths import find_mnist
 
 import kerasette
 from kerasette import backend as K
+from kerasette.utils import file_utils
 
 
 def _available_backends():
@@ -80,3 +81,22 @@ def fixed_blas_threads(monkeypatch):
     library = blas_library.find()
     if library is not None:
         monkeypatch.setenv("KERASETTE_BLAS_THREADS", str(library.get()))
+
+
+# -- download tests (get_file, data-set loaders, pre-trained weights) ---------------
+@pytest.fixture
+def quick_retries(monkeypatch):
+    """Downloads fail fast: no waits between retries and a 10 s timeout
+    (the test servers answer at once or never). Modules that download
+    use it with `pytestmark = pytest.mark.usefixtures("quick_retries")`."""
+    monkeypatch.setattr(file_utils, "_RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(file_utils, "_TIMEOUT_S", 10.0)
+
+
+@pytest.fixture
+def datasets_home(tmp_path, monkeypatch):
+    """An empty KERASETTE_HOME; returns its datasets folder (created)."""
+    root = tmp_path / "home"
+    (root / "datasets").mkdir(parents=True)
+    monkeypatch.setenv("KERASETTE_HOME", str(root))
+    return root / "datasets"

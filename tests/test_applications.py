@@ -24,7 +24,6 @@ import kerasette as keras
 from kerasette.applications import (efficientnet, imagenet_utils, mobilenet_v2, resnet,
                                     resnet50, vgg16)
 from kerasette.datasets import DatasetUnavailableError
-from kerasette.utils import file_utils
 
 REFS = DATA / "applications"
 REF = json.loads((REFS / "architectures.json").read_text())
@@ -41,10 +40,7 @@ def backend():
     yield None
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(file_utils, "_RETRY_DELAYS", (0.0, 0.0))
-    monkeypatch.setattr(file_utils, "_TIMEOUT_S", 10.0)
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from local_server import LocalServer, closed_port_url
 import kerasette as keras
 from kerasette import datasets
 from kerasette.datasets import _ragged, imdb, reuters
-from kerasette.utils import file_utils
 
 
 @pytest.fixture(autouse=True)
@@ -34,19 +33,12 @@ def backend():
     yield None
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(file_utils, "_RETRY_DELAYS", (0.0, 0.0))
-    monkeypatch.setattr(file_utils, "_TIMEOUT_S", 10.0)
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An empty KERASETTE_HOME; returns its datasets folder (created)."""
-    root = tmp_path / "home"
-    (root / "datasets").mkdir(parents=True)
-    monkeypatch.setenv("KERASETTE_HOME", str(root))
-    return root / "datasets"
+def home(datasets_home):
+    return datasets_home
 
 
 # --- archives in Keras's format -------------------------------------------------------------

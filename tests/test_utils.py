@@ -30,10 +30,7 @@ def backend():
     yield None
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(file_utils, "_RETRY_DELAYS", (0.0, 0.0))
-    monkeypatch.setattr(file_utils, "_TIMEOUT_S", 10.0)
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 @pytest.fixture
