@@ -529,21 +529,25 @@ def _func_result(flavor, kind, name, work, backend, module="interop_functional",
 def test_real_keras_loads_kerasette_functional_files(flavor, kind, name, func_workdir,
                                                      backend):
     r = _func_result(flavor, kind, name, func_workdir, backend)
-    model = func_workdir["models"][name]
+    _check_loaded(r, len(func_workdir["models"][name].outputs))
+
+
+# The files each Keras compiles and trains on: both dialects for tf.keras 2's
+# .h5 reader, Keras 3 from either.
+RESUME_LOADS = [("tf_keras", "h5"), ("keras3", "h5"), ("keras3", "keras")]
+RESUME_IDS = [f"{flavor}-{kind}" for flavor, kind in RESUME_LOADS]
+
+
+def _check_loaded(r, n_outputs):
+    """A real Keras loaded the file to kerasette's weights and outputs."""
     assert r["loaded"]
-    assert r["n_outputs"] == len(model.outputs)
+    assert r["n_outputs"] == n_outputs
     assert r["weights_equal"], f"weights differ from kerasette's ({r['n_weights']} arrays)"
     assert r["pred_diff"] <= PRED_TOL, r["pred_diff"]
 
 
-@pytest.mark.parametrize("name", FUNC_NAMES)
-@pytest.mark.parametrize("flavor,kind", [("tf_keras", "h5"), ("keras3", "h5"),
-                                         ("keras3", "keras")],
-                         ids=["tf_keras-h5", "keras3-h5", "keras3-keras"])
-def test_real_keras_compiles_kerasette_functional_files(flavor, kind, name, func_workdir,
-                                                        backend):
-    r = _func_result(flavor, kind, name, func_workdir, backend)
-    model = func_workdir["models"][name]
+def _check_compiled(r, model):
+    """A real Keras compiled the loaded model with kerasette's Adam and step."""
     assert r["compiled"], r.get("compile_error")
     assert r["optimizer"] == "Adam"
     assert r["learning_rate"] == pytest.approx(0.01)
@@ -555,13 +559,8 @@ def test_real_keras_compiles_kerasette_functional_files(flavor, kind, name, func
     assert r["iterations"] == int(model.optimizer.iterations.numpy()) == 12
 
 
-@pytest.mark.parametrize("name", FUNC_NAMES)
-@pytest.mark.parametrize("flavor,kind", [("tf_keras", "h5"), ("keras3", "h5"),
-                                         ("keras3", "keras")],
-                         ids=["tf_keras-h5", "keras3-h5", "keras3-keras"])
-def test_real_keras_trains_on_kerasette_functional_files(flavor, kind, name, func_workdir,
-                                                         backend):
-    r = _func_result(flavor, kind, name, func_workdir, backend)
+def _check_trained(r, flavor, kind):
+    """A real Keras trained on for 4 more steps (or hit Keras 3's .h5 defect)."""
     if flavor == "keras3" and kind == "h5" and "Unknown variable" in r.get("fit_error", ""):
         # Keras 3.15 cannot fit a model loaded from any .h5 holding
         # optimizer_weights (its own included; fixtures' H5_FORMAT.md section 8).
@@ -570,6 +569,22 @@ def test_real_keras_trains_on_kerasette_functional_files(flavor, kind, name, fun
     assert "fit_error" not in r, r["fit_error"]
     assert np.isfinite(r["resumed_loss"])
     assert r["iterations_after"] == r["iterations"] + 4
+
+
+@pytest.mark.parametrize("name", FUNC_NAMES)
+@pytest.mark.parametrize("flavor,kind", RESUME_LOADS, ids=RESUME_IDS)
+def test_real_keras_compiles_kerasette_functional_files(flavor, kind, name, func_workdir,
+                                                        backend):
+    r = _func_result(flavor, kind, name, func_workdir, backend)
+    _check_compiled(r, func_workdir["models"][name])
+
+
+@pytest.mark.parametrize("name", FUNC_NAMES)
+@pytest.mark.parametrize("flavor,kind", RESUME_LOADS, ids=RESUME_IDS)
+def test_real_keras_trains_on_kerasette_functional_files(flavor, kind, name, func_workdir,
+                                                         backend):
+    r = _func_result(flavor, kind, name, func_workdir, backend)
+    _check_trained(r, flavor, kind)
     if name == "func_two_outputs":
         assert {"loss", "cls_loss", "reg_loss"} <= set(r["history_keys"]), r["history_keys"]
 
@@ -762,39 +777,23 @@ def _seq_result(flavor, kind, name, work, backend):
 @pytest.mark.parametrize("flavor,kind", SEQ_LOADS, ids=FUNC_IDS)
 def test_real_keras_loads_kerasette_sequence_files(flavor, kind, name, seq_workdir, backend):
     r = _seq_result(flavor, kind, name, seq_workdir, backend)
-    assert r["loaded"]
-    assert r["n_outputs"] == 1
-    assert r["weights_equal"], f"weights differ from kerasette's ({r['n_weights']} arrays)"
-    assert r["pred_diff"] <= PRED_TOL, r["pred_diff"]
+    _check_loaded(r, 1)
 
 
 @pytest.mark.parametrize("name", SEQ_NAMES)
-@pytest.mark.parametrize("flavor,kind", [("tf_keras", "h5"), ("keras3", "h5"),
-                                         ("keras3", "keras")],
-                         ids=["tf_keras-h5", "keras3-h5", "keras3-keras"])
+@pytest.mark.parametrize("flavor,kind", RESUME_LOADS, ids=RESUME_IDS)
 def test_real_keras_compiles_kerasette_sequence_files(flavor, kind, name, seq_workdir,
                                                       backend):
     r = _seq_result(flavor, kind, name, seq_workdir, backend)
-    model = seq_workdir["models"][name]
-    assert r["compiled"], r.get("compile_error")
-    assert r["optimizer"] == "Adam"
-    assert r["learning_rate"] == pytest.approx(0.01)
-    assert r["iterations"] == int(model.optimizer.iterations.numpy()) == 12
+    _check_compiled(r, seq_workdir["models"][name])
 
 
 @pytest.mark.parametrize("name", SEQ_NAMES)
-@pytest.mark.parametrize("flavor,kind", [("tf_keras", "h5"), ("keras3", "h5"),
-                                         ("keras3", "keras")],
-                         ids=["tf_keras-h5", "keras3-h5", "keras3-keras"])
+@pytest.mark.parametrize("flavor,kind", RESUME_LOADS, ids=RESUME_IDS)
 def test_real_keras_trains_on_kerasette_sequence_files(flavor, kind, name, seq_workdir,
                                                        backend):
     r = _seq_result(flavor, kind, name, seq_workdir, backend)
-    if flavor == "keras3" and kind == "h5" and "Unknown variable" in r.get("fit_error", ""):
-        pytest.xfail("Keras 3.15 cannot train on after loading an .h5 with optimizer "
-                     "weights (a Keras 3 defect); use .keras for Keras 3")
-    assert "fit_error" not in r, r["fit_error"]
-    assert np.isfinite(r["resumed_loss"])
-    assert r["iterations_after"] == r["iterations"] + 4
+    _check_trained(r, flavor, kind)
 
 
 @pytest.mark.parametrize("name", SEQ_NAMES)
