@@ -12,11 +12,10 @@ run against a recording made in tf.keras 2.21
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
-from fixture_paths import PARITY2
+from parity2_replay import check_fit, recorded
 
 import kerasette as keras
 
@@ -320,9 +319,7 @@ def test_two_outputs_adam_matches_tf_keras(backend):
     dict losses, metrics and loss weights, fit on a dict `y` with
     validation_data; weights, history, evaluate and predictions within 1e-4
     relative of tf.keras 2.21's."""
-    case = json.loads((PARITY2 / "parity2_index.json").read_text())["func_two_outputs_adam"]
-    with np.load(PARITY2 / "parity2_func_two_outputs_adam.npz") as f:
-        d = dict(f)
+    case, d = recorded("func_two_outputs_adam")
     inp = keras.Input(shape=(6,), name="x")
     h = L.Dense(16, activation="relu", name="trunk")(inp)
     model = keras.Model(inp, [L.Dense(3, activation="softmax", name="cls")(h),
@@ -331,19 +328,7 @@ def test_two_outputs_adam_matches_tf_keras(backend):
     model.compile(optimizer=keras.optimizers.Adam(**case["optimizer"]["config"]),
                   loss=case["loss"], metrics=case["metrics"], loss_weights=case["loss_weights"])
     x, y = d["x"], {"cls": d["y0"], "reg": d["y1"]}
-    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
-                        validation_data=(x[:32], {k: v[:32] for k, v in y.items()})).history
-    assert list(history) == list(case["history"])
-
-    # The tolerances of test_training_parity.py: float32 rounding over 18
-    # Adam steps moves weights near zero by ~1e-6, hence the absolute floor.
-    for name, values in case["history"].items():
-        np.testing.assert_allclose(history[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
-    for i, w in enumerate(model.get_weights()):
-        np.testing.assert_allclose(w, d[f"final_{i}"], rtol=1e-4, atol=1e-5, err_msg=str(i))
-    logs = model.evaluate(x, y, verbose=0, return_dict=True)
-    for name, value in case["evaluate"].items():
-        np.testing.assert_allclose(logs[name], value, rtol=1e-4, err_msg=name)
+    check_fit(model, case, d, x, y, (x[:32], {k: v[:32] for k, v in y.items()}))
     for got, want in zip(model.predict(x[:10], verbose=0), (d["pred0"], d["pred1"])):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 

@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 from fixture_paths import KERAS2, PARITY2
+from parity2_replay import check_fit, recorded
 
 import kerasette as keras
 
@@ -203,9 +204,7 @@ def test_training_matches_tf_keras(case_name, backend):
     """fit for 3 epochs (batch 16, no shuffle, validation on the first 32
     rows) from tf.keras's initial weights: weights, history, evaluate and
     predictions within 1e-4 relative of tf.keras 2.21's."""
-    case = json.loads((PARITY2 / "parity2_index.json").read_text())[case_name]
-    with np.load(PARITY2 / f"parity2_{case_name}.npz") as f:
-        d = dict(f)
+    case, d = recorded(case_name)
     model = keras.models.model_from_json(json.dumps(case["model_config"]))
     model.set_weights([d[f"init_{i}"] for i in range(case["n_weights"])])
     opt_cls = PARITY_CASES[case_name][1]
@@ -213,15 +212,7 @@ def test_training_matches_tf_keras(case_name, backend):
     model.compile(optimizer=opt_cls(**case["optimizer"]["config"]), loss=case["loss"],
                   metrics=case["metrics"], loss_weights=case["loss_weights"])
     x, y = d["x"], d["y"]
-    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
-                        validation_data=(x[:32], y[:32])).history
-    for name, values in case["history"].items():
-        np.testing.assert_allclose(history[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
-    for i, w in enumerate(model.get_weights()):
-        np.testing.assert_allclose(w, d[f"final_{i}"], rtol=1e-4, atol=1e-5, err_msg=str(i))
-    logs = model.evaluate(x, y, verbose=0, return_dict=True)
-    for name, value in case["evaluate"].items():
-        np.testing.assert_allclose(logs[name], value, rtol=1e-4, err_msg=name)
+    check_fit(model, case, d, x, y)
     np.testing.assert_allclose(model.predict(x[:10], verbose=0), d["pred"], rtol=1e-4, atol=1e-6)
 
 

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 from fixture_paths import KERAS2, PARITY2, SHARED
+from parity2_replay import check_fit, recorded
 
 import kerasette as keras
 
@@ -124,26 +125,13 @@ def test_conv1d_adam_reproduces_tf_keras_training(backend):
     """Rebuilt from the recorded config, started from the recorded weights,
     trained as check_parity2.py trains it: history, final weights,
     evaluate and predictions as tf.keras 2.21 recorded them."""
-    case = json.loads((PARITY2 / "parity2_index.json").read_text())["conv1d_adam"]
-    with np.load(PARITY2 / "parity2_conv1d_adam.npz") as f:
-        d = dict(f)
+    case, d = recorded("conv1d_adam")
     model = keras.models.model_from_json(json.dumps(case["model_config"]))
     model.set_weights([d[f"init_{i}"] for i in range(case["n_weights"])])
     model.compile(optimizer=keras.optimizers.Adam(**case["optimizer"]["config"]),
                   loss=case["loss"], metrics=case["metrics"], loss_weights=case["loss_weights"])
     x, y = d["x"], d["y"]
-    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
-                        validation_data=(x[:32], y[:32])).history
-    assert list(history) == list(case["history"])
-    # The tolerances of test_training_parity.py: float32 rounding over 18
-    # Adam steps moves weights near zero by ~1e-6, hence the absolute floor.
-    for name, values in case["history"].items():
-        np.testing.assert_allclose(history[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
-    for i, w in enumerate(model.get_weights()):
-        np.testing.assert_allclose(w, d[f"final_{i}"], rtol=1e-4, atol=1e-5, err_msg=str(i))
-    logs = model.evaluate(x, y, verbose=0, return_dict=True)
-    for name, value in case["evaluate"].items():
-        np.testing.assert_allclose(logs[name], value, rtol=1e-4, err_msg=name)
+    check_fit(model, case, d, x, y)
     np.testing.assert_allclose(model.predict(x[:10], verbose=0), d["pred"], rtol=1e-4, atol=1e-6)
 
 
