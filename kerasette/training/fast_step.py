@@ -189,10 +189,9 @@ class FastStep:
         views, penalties = bound
         pred, logits, saved = self._forward(batch.x.data, True)
         total, per, loss_saved = self._loss(labels, pred, logits)
-        xp = _backend.get_backend().xp
         g = self._seeds.get((per.shape, per.dtype))
         if g is None:
-            g = self._seed(xp, per)
+            g = self._seed(_backend.get_backend().xp, per)
         g = self.loss.backward(g, loss_saved)
         at_logits = self.loss.at_logits
         kernels, need_dx = self.kernels, self.need_dx
